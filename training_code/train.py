@@ -1,0 +1,179 @@
+"""``train``: read the job's configuration and channels, fit, log metrics, write the model (or a failure)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+from . import hyperparameters as hyperparameter_parsing
+from .catalog import objective_metric
+from .checkpoint import StopFlag
+from .errors import Interrupted, UserError, write_failure
+from .metrics import format_metric_line
+from .paths import TrainingPaths, num_cpus, training_paths
+
+log = logging.getLogger("training_code.train")
+TRAIN_METRIC_SAMPLE = 20000
+
+
+def read_hyperparameters(paths: TrainingPaths) -> dict:
+    if paths.hyperparameters_file.is_file():
+        try:
+            return json.loads(paths.hyperparameters_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UserError(f"{paths.hyperparameters_file} is not valid JSON ({exc})") from None
+    raw = os.environ.get("SM_HPS")
+    return json.loads(raw) if raw else {}
+
+
+def _content_type(config: dict, channel: str) -> str | None:
+    return (config.get(channel) or {}).get("ContentType")
+
+
+def _load_data(paths: TrainingPaths):
+    from .data import load_channel
+
+    config = paths.input_data_config()
+    train = load_channel(paths.channel_dir("train"), "train", _content_type(config, "train"))
+    validation = None
+    vdir = paths.channel_dir("validation")
+    if "validation" in config or (vdir.is_dir() and any(vdir.iterdir())):
+        validation = load_channel(vdir, "validation", _content_type(config, "validation"))
+        if validation.features.shape[1] != train.features.shape[1]:
+            raise UserError(f"channel 'validation' has {validation.features.shape[1]} features but 'train' has "
+                            f"{train.features.shape[1]}; both need the label followed by the same features")
+    return train, validation
+
+
+def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
+    from .scoring import loss, score
+
+    model = trainer.model()
+    values = {}
+    train_scores = score(model, train_x, train_y, trainer.seed)
+    train_loss = loss(model, train_scores)
+    if train_loss is not None and trainer.iterative:
+        values["train:loss"] = train_loss
+    values.update({f"train:{k}": v for k, v in train_scores.items() if k != "inertia"})
+    if validation is not None:
+        scores = score(model, validation.features, validation.labels, trainer.seed)
+        values.update({f"validation:{k}": v for k, v in scores.items() if k != "inertia"})
+    return values
+
+
+def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop: StopFlag):
+    import numpy as np
+
+    from . import checkpoint
+    from .algorithms import make_trainer
+
+    trainer = make_trainer(algorithm, hp, num_cpus())
+    x, y = trainer.prepare(train.features, train.labels)
+    sample = slice(None)
+    if train.rows > TRAIN_METRIC_SAMPLE:
+        sample = np.random.default_rng(hp["seed"]).choice(train.rows, TRAIN_METRIC_SAMPLE, replace=False)
+    train_x = train.features[sample]
+    train_y = None if train.labels is None else train.labels[sample]
+    if not trainer.iterative:
+        trainer.fit(x, y)
+        return trainer, _epoch_metrics(trainer, train_x, train_y, validation)
+
+    fp = checkpoint.fingerprint(algorithm, hp, train.rows, train.features.shape[1])
+    rng = np.random.default_rng(hp["seed"])
+    state, note = checkpoint.load(paths.checkpoint_dir, fp)
+    start = 0
+    if state is not None:
+        trainer, start = state["trainer"], state["epoch"] + 1
+        rng.bit_generator.state = state["rng"]
+    log.info("checkpoints in %s: %s", paths.checkpoint_dir, note)
+    print(f"checkpoint: {note}", flush=True)
+    objective = objective_metric(algorithm, hp)
+    patience = hp.get("early_stopping_rounds", 0)
+    best, best_epoch = None, -1
+    values = {}
+    for epoch in range(start, trainer.epochs):
+        trainer.run_epoch(epoch, x, y, rng)
+        values = _epoch_metrics(trainer, train_x, train_y, validation)
+        print(format_metric_line(values, epoch), flush=True)
+        checkpoint.save(paths.checkpoint_dir, trainer, epoch, rng.bit_generator.state, fp)
+        if stop:
+            raise Interrupted(f"training interrupted by signal {stop.signal} after epoch {epoch}; checkpoint "
+                              f"saved to {paths.checkpoint_dir}, a restarted job resumes from epoch {epoch + 1}")
+        if patience and objective in values:
+            current = values[objective]
+            better = best is None or (current < best if objective.endswith(("rmse", "log_loss", "mae", "msd"))
+                                      else current > best)
+            if better:
+                best, best_epoch = current, epoch
+            elif epoch - best_epoch >= patience:
+                print(f"early stopping at epoch {epoch}: {objective} has not improved for {patience} epochs",
+                      flush=True)
+                break
+    return trainer, values
+
+
+def _train(paths: TrainingPaths, stop: StopFlag) -> dict:
+    from . import model_io
+
+    algorithm, hp = hyperparameter_parsing.parse(read_hyperparameters(paths))
+    print(f"algorithm {algorithm} hyperparameters {json.dumps(hp, sort_keys=True)}", flush=True)
+    train, validation = _load_data(paths)
+    print(f"train: {train.rows} rows x {train.features.shape[1]} features from {len(train.files)} file(s)"
+          + (f"; validation: {validation.rows} rows" if validation is not None else "; no validation channel"),
+          flush=True)
+    started = time.time()
+    trainer, values = _fit(paths, algorithm, hp, train, validation, stop)
+    print(format_metric_line(values), flush=True)
+    model = trainer.model()
+    metadata = {
+        "algorithm": algorithm,
+        "task": trainer.task,
+        "hyperparameters": hp,
+        "feature_count": trainer.n_features,
+        "feature_names": train.feature_names,
+        "label_name": train.label_name,
+        "class_labels": None if trainer.classes is None else [_plain(c) for c in trainer.classes],
+        "accepts_missing": trainer.accepts_missing,
+        "objective_metric": objective_metric(algorithm, hp),
+        "metrics": values,
+        "train_rows": train.rows,
+        "validation_rows": None if validation is None else validation.rows,
+        "training_seconds": round(time.time() - started, 3),
+        "library_versions": model_io.library_versions(),
+    }
+    model_io.save(paths.model_dir, model, metadata)
+    print(f"model written to {paths.model_dir}", flush=True)
+    return metadata
+
+
+def _plain(value):
+    item = value.item() if hasattr(value, "item") else value
+    if isinstance(item, float) and item.is_integer():
+        return int(item)
+    return item
+
+
+def run(paths: TrainingPaths | None = None) -> int:
+    """Train; on any error write ``output/failure``, remove any partial model and return non-zero."""
+    from . import model_io
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    paths = paths or training_paths()
+    previous = signal.getsignal(signal.SIGTERM)
+    stop = StopFlag().install()
+    try:
+        _train(paths, stop)
+        return 0
+    except BaseException as exc:
+        model_io.clear(paths.model_dir)
+        reason = write_failure(paths.failure_file, exc)
+        print(f"training failed: {reason.splitlines()[0]}", file=sys.stderr, flush=True)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return 143 if isinstance(exc, Interrupted) else (2 if isinstance(exc, UserError) else 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
