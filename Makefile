@@ -1,0 +1,58 @@
+# Every target sets itself up: `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENV ?= dev
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+# The project's Node 22 and CDK CLI come first: Node 20 is end-of-life.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+PYTEST_ARGS ?=
+
+.PHONY: help setup synth test lint format diff deploy run summary clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMPS)/python $(STAMPS)/node ## Install the Python venv and the Node toolchain (skipped when up to date)
+
+$(STAMPS)/python: requirements.txt requirements-dev.txt lambdas/requirements.txt training_code/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+synth: setup ## Synthesize every stack of ENV (dev|prod) into cdk.out, policy gates included
+	cdk synth --quiet -c env=$(ENV)
+
+summary: synth ## Print each stack's resources by type and the cdk-nag outcome
+	$(PY) tools/synth_summary.py
+
+run: summary ## The main job
+
+test: setup ## Run the whole test suite
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: setup ## Ruff over the project
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup ## Apply ruff's formatting and safe fixes
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+diff: setup ## Compare ENV's stacks with what is deployed (needs AWS credentials)
+	cdk diff --all -c env=$(ENV)
+
+deploy: setup ## Deploy ENV's stacks (needs AWS credentials and a bootstrapped account)
+	cdk deploy --all -c env=$(ENV) --require-approval broadening
+
+clean: ## Remove build output (keeps the venv and node_modules)
+	rm -rf cdk.out .pytest_cache

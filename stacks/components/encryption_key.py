@@ -1,0 +1,36 @@
+"""The customer-managed KMS key that encrypts every stateful resource of the pipeline."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+class EncryptionKey(Construct):
+    """A rotating symmetric key; CloudWatch Logs may use it for the pipeline's log groups.
+
+    The logs grant lives here, in the stateful stack, because a key policy that names a log group
+    created by a later stack would make the two stacks depend on each other.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the ML pipeline's data, artifacts, images, logs and notifications",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        this_accounts_log_groups = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},
+            )
+        )

@@ -1,0 +1,246 @@
+"""The typed, validated configuration of one deployment environment.
+
+`config/<environment>.json` is the single source of every tunable. A wrong value fails synthesis
+with one line naming the key, the value and what is allowed (see `ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from stacks import instance_types
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+# CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be deployed; the message is one actionable line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Section):
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    noncurrent_version_expiration_days: int = Field(90, ge=1, le=3650)
+    incomplete_upload_expiration_days: int = Field(7, ge=1, le=365)
+    access_log_expiration_days: int = Field(365, ge=1, le=3650)
+    untagged_image_expiration_days: int = Field(14, ge=1, le=3650)
+
+
+class ProcessingConfig(_Section):
+    instance_type: str = "ml.m5.large"
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=432000)
+
+    _check_type = field_validator("instance_type")(instance_types.check_processing)
+
+
+class TrainingConfig(_Section):
+    instance_type: str = "ml.m5.large"
+    instance_count: int = Field(1, ge=1, le=100)
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(3600, ge=60, le=2419200)
+    use_spot: bool = False
+    max_wait_seconds: int = Field(7200, ge=60, le=2419200)
+    warm_pool_seconds: int = Field(0, ge=0, le=3600)
+
+    _check_type = field_validator("instance_type")(instance_types.check_training)
+
+    @model_validator(mode="after")
+    def _spot_wait_covers_runtime(self) -> TrainingConfig:
+        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"max_wait_seconds ({self.max_wait_seconds}) must be >= max_runtime_seconds "
+                f"({self.max_runtime_seconds}) when use_spot is true (SageMaker StoppingCondition rule)"
+            )
+        return self
+
+
+class TuningConfig(_Section):
+    enabled: bool = False
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    max_jobs: int = Field(8, ge=1, le=500)
+    max_parallel_jobs: int = Field(2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _parallel_within_total(self) -> TuningConfig:
+        if self.max_parallel_jobs > self.max_jobs:
+            raise ValueError(f"max_parallel_jobs ({self.max_parallel_jobs}) must be <= max_jobs ({self.max_jobs})")
+        return self
+
+
+class EndpointConfig(_Section):
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = Field(1, ge=1, le=100)
+    data_capture_percent: int = Field(100, ge=0, le=100)
+
+    _check_type = field_validator("instance_type")(instance_types.check_endpoint)
+
+
+class PipelineDefaults(_Section):
+    """What an execution gets for every field its input leaves out."""
+
+    algorithm: str = "xgboost"
+    objective_metric: str = "accuracy"
+    threshold: float = 0.9
+    deploy: bool = True
+    execution_timeout_minutes: int = Field(360, ge=5, le=525600)
+
+
+class AllowedInstanceTypes(_Section):
+    """The instance types an execution input may ask for; anything else is rejected at validation."""
+
+    processing: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
+    training: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge")
+    endpoint: tuple[str, ...] = ("ml.m5.large", "ml.c5.large")
+
+    @field_validator("processing")
+    @classmethod
+    def _processing(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(instance_types.check_processing(v) for v in values)
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(instance_types.check_training(v) for v in values)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(instance_types.check_endpoint(v) for v in values)
+
+
+class AppConfig(_Section):
+    environment: str
+    account: str | None = None
+    region: str | None = None
+    termination_protection: bool = False
+    notification_email: str | None = None
+    log_retention_days: int = 90
+    tags: dict[str, str] = Field(default_factory=dict)
+    storage: StorageConfig = StorageConfig()
+    processing: ProcessingConfig = ProcessingConfig()
+    training: TrainingConfig = TrainingConfig()
+    tuning: TuningConfig = TuningConfig()
+    endpoint: EndpointConfig = EndpointConfig()
+    pipeline: PipelineDefaults = PipelineDefaults()
+    allowed_instance_types: AllowedInstanceTypes = AllowedInstanceTypes()
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT.match(value):
+            raise ValueError("must be a 12-digit AWS account id, or null for an environment-agnostic synth")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError("must be an AWS region such as eu-west-1, or null for an environment-agnostic synth")
+        return value
+
+    @field_validator("notification_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("must be an e-mail address such as ml-platform@example.com, or null for no subscription")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppConfig:
+        if self.environment == "prod" and self.storage.removal_policy != "retain":
+            raise ValueError("storage.removal_policy must be 'retain' in prod: a stack update must never delete data")
+        if self.environment == "prod" and not self.termination_protection:
+            raise ValueError("termination_protection must be true in prod")
+        defaults = {"processing": self.processing, "training": self.training, "endpoint": self.endpoint}
+        for kind, section in defaults.items():
+            allowed = getattr(self.allowed_instance_types, kind)
+            if section.instance_type not in allowed:
+                raise ValueError(
+                    f"{kind}.instance_type {section.instance_type!r} must be one of "
+                    f"allowed_instance_types.{kind}: {', '.join(allowed)}"
+                )
+        return self
+
+
+def known_environments() -> list[str]:
+    return sorted(path.stem for path in CONFIG_DIR.glob("*.json"))
+
+
+def load_config(environment: str, overrides: Mapping[str, Any] | None = None) -> AppConfig:
+    """Read `config/<environment>.json`, apply top-level overrides (e.g. account from the CLI), validate."""
+    path = CONFIG_DIR / f"{environment}.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"unknown environment {environment!r}: known environments are {', '.join(known_environments())} "
+            f"(pass one with -c env=NAME, or add config/{environment}.json)"
+        )
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    raw = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}, "environment": environment}
+    return parse_config(raw)
+
+
+def parse_config(raw: Mapping[str, Any]) -> AppConfig:
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(raw.get("environment"), exc)) from None
+
+
+def _one_line(environment: object, exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    return f"invalid configuration for environment {environment!r}: {key}{shown}: {message}"

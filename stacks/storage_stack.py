@@ -1,0 +1,74 @@
+"""The stateful stack: the key, the buckets and the image repository. Later stacks receive them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from constructs import Construct
+
+from stacks.components.encryption_key import EncryptionKey
+from stacks.components.image_repository import ImageRepository
+from stacks.components.secure_bucket import SecureBucket
+from stacks.config import AppConfig
+from stacks.nag import acknowledge
+
+
+class StorageStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
+        storage = config.storage
+        removal = RemovalPolicy.RETAIN if storage.removal_policy == "retain" else RemovalPolicy.DESTROY
+        lifecycle = {
+            "removal_policy": removal,
+            "noncurrent_version_expiration_days": storage.noncurrent_version_expiration_days,
+            "incomplete_upload_expiration_days": storage.incomplete_upload_expiration_days,
+        }
+
+        self.key = EncryptionKey(self, "Encryption", removal_policy=removal).key
+        access_logs = SecureBucket(
+            self, "AccessLogs", current_version_expiration_days=storage.access_log_expiration_days, **lifecycle
+        )
+        self.access_logs_bucket = access_logs.bucket
+        acknowledge(
+            access_logs,
+            ("AwsSolutions-S1", "This is the server access log target; logging it into itself would loop."),
+            (
+                "NIST.800.53.R5-S3BucketLoggingEnabled",
+                "This is the server access log target; logging it into itself would loop.",
+            ),
+            (
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "S3 cannot deliver server access logs to an SSE-KMS bucket; SSE-S3 is used.",
+            ),
+        )
+        self.data_bucket = SecureBucket(
+            self,
+            "Data",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            access_logs_prefix="data/",
+            **lifecycle,
+        ).bucket
+        self.artifacts_bucket = SecureBucket(
+            self,
+            "Artifacts",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            access_logs_prefix="artifacts/",
+            **lifecycle,
+        ).bucket
+        self.repository = ImageRepository(
+            self,
+            "Image",
+            encryption_key=self.key,
+            untagged_image_expiration_days=storage.untagged_image_expiration_days,
+        ).repository
+        acknowledge(
+            self,
+            (
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Cross-region replication is a per-organisation disaster-recovery choice (second region, second key); "
+                "versioning, RETAIN and lifecycle rules already protect the objects against deletion.",
+            ),
+        )

@@ -1,0 +1,70 @@
+"""Shared fixtures: the app is synthesized once per environment per test session, as `cdk synth` does."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "prod")
+
+# jsii starts the node binary on PATH: the project's Node 22, not an end-of-life system Node.
+os.environ["PATH"] = f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
+sys.path.insert(0, str(REPO_ROOT))
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    environment: str
+    outdir: Path
+    templates: dict[str, dict]  # stack role ("storage", "pipeline", ...) -> template
+    stack_names: dict[str, str]  # stack role -> stack (artifact) name
+
+    def template(self, role: str) -> dict:
+        return self.templates[role]
+
+    def resources(self, role: str, resource_type: str) -> dict[str, dict]:
+        return {k: v for k, v in self.templates[role]["Resources"].items() if v["Type"] == resource_type}
+
+
+def cdk_json_context() -> dict:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+def synthesize(environment: str, outdir: Path) -> SynthesizedApp:
+    import aws_cdk as cdk
+
+    from stacks.app_builder import build_app
+    from stacks.config import load_config
+
+    app = cdk.App(context={**cdk_json_context(), "env": environment}, outdir=str(outdir))
+    stacks = build_app(app, load_config(environment))
+    assembly = app.synth()
+    templates = {role: assembly.get_stack_artifact(stack.artifact_id).template for role, stack in stacks.items()}
+    names = {role: stack.artifact_id for role, stack in stacks.items()}
+    return SynthesizedApp(environment, outdir, templates, names)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedApp]:
+    return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVIRONMENTS}
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized: dict[str, SynthesizedApp]) -> SynthesizedApp:
+    return synthesized["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(synthesized: dict[str, SynthesizedApp]) -> SynthesizedApp:
+    return synthesized["prod"]
+
+
+@pytest.fixture(params=ENVIRONMENTS, scope="session")
+def each_env(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedApp]) -> SynthesizedApp:
+    return synthesized[request.param]

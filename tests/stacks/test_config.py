@@ -1,0 +1,109 @@
+"""A wrong configuration value fails synthesis with one line: the key, the value, what is allowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from stacks.config import ConfigError, load_config, parse_config
+from tests.conftest import REPO_ROOT
+
+
+def _dev_with(**changes: object) -> dict:
+    raw = json.loads((REPO_ROOT / "config" / "dev.json").read_text())
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = raw
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    return {**raw, "environment": "dev"}
+
+
+def test_shipped_environments_are_valid() -> None:
+    dev, prod = load_config("dev"), load_config("prod")
+    assert dev.account is None and dev.region is None  # synthesizes with no AWS account
+    assert prod.storage.removal_policy == "retain" and prod.termination_protection
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"training__instance_type": "ml.foo.large"},
+            "training.instance_type = 'ml.foo.large': not a SageMaker training instance type",
+        ),
+        (
+            {"endpoint__instance_type": "m5.large"},
+            "endpoint.instance_type = 'm5.large': not a SageMaker endpoint instance type",
+        ),
+        ({"log_retention_days": -3}, "log_retention_days = -3: must be one of CloudWatch's retention periods: 1, 3,"),
+        (
+            {"storage__noncurrent_version_expiration_days": -1},
+            "storage.noncurrent_version_expiration_days = -1: Input should be greater than or equal to 1",
+        ),
+        ({"notification_email": "ops@"}, "notification_email = 'ops@': must be an e-mail address"),
+        ({"account": "12345"}, "account = '12345': must be a 12-digit AWS account id"),
+        ({"region": "moon-1"}, "region = 'moon-1': must be an AWS region such as eu-west-1"),
+        (
+            {"storage__removal_policy": "delete"},
+            "storage.removal_policy = 'delete': Input should be 'retain' or 'destroy'",
+        ),
+        ({"tuning__max_parallel_jobs": 9}, "max_parallel_jobs (9) must be <= max_jobs (8)"),
+        (
+            {"training__max_wait_seconds": 60},
+            "max_wait_seconds (60) must be >= max_runtime_seconds (3600) when use_spot is true",
+        ),
+        (
+            {"training__instance_type": "ml.c5.2xlarge"},
+            "training.instance_type 'ml.c5.2xlarge' must be one of allowed_instance_types.training",
+        ),
+        ({"trainng": {}}, "trainng: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_value_names_key_value_and_what_is_allowed(change: dict, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(_dev_with(**change))
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("invalid configuration for environment 'dev': ")
+    assert expected in message
+
+
+def test_prod_refuses_destroy_removal_policy() -> None:
+    raw = json.loads((REPO_ROOT / "config" / "prod.json").read_text())
+    raw["storage"]["removal_policy"] = "destroy"
+    with pytest.raises(ConfigError, match=r"storage\.removal_policy must be 'retain' in prod"):
+        parse_config({**raw, "environment": "prod"})
+
+
+def test_unknown_environment_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa': known environments are dev, prod"):
+        load_config("qa")
+
+
+def test_overrides_are_validated_too() -> None:
+    config = load_config("dev", {"account": "123456789012", "region": "eu-west-1"})
+    assert (config.account, config.region) == ("123456789012", "eu-west-1")
+    with pytest.raises(ConfigError, match="account = 'abc'"):
+        load_config("dev", {"account": "abc"})
+
+
+def test_synth_fails_with_one_line_for_an_unknown_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps({"env": "qa"})},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown environment 'qa': known environments are dev, prod "
+        "(pass one with -c env=NAME, or add config/qa.json)"
+    ]
