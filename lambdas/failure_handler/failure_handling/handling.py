@@ -5,6 +5,7 @@ only completes what is missing (the notification, when an earlier attempt crashe
 or failed to publish after writing the record). Publishing comes after the record,
 and the record is marked notified after publishing, so a crash loses no message;
 the price is at-least-once delivery if a crash falls between those two writes.
+When no record can be written at all, the failure is still announced, then raised.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import notify, summary
 from .aws_clients import AwsClients
@@ -42,12 +44,20 @@ def handle_failure(
     if event.problems:
         logger.warning("failure event of an unexpected shape", extra={"problems": list(event.problems)})
     store = FailureRecordStore(clients.s3, settings.record_bucket, settings.record_prefix)
-    stored = store.load(event.record_id)
-    already_recorded = stored is not None
-    if stored is None:
-        stored = store.create(event.record_id, _investigate(event, settings, clients, store, now))
-    else:
-        logger.info("failure already recorded", extra={"record_uri": stored.uri})
+    body: dict[str, Any] | None = None
+    try:
+        stored = store.load(event.record_id)
+        already_recorded = stored is not None
+        if stored is None:
+            body = _investigate(event, settings, clients, store, now)
+            stored = store.create(event.record_id, body)
+        else:
+            logger.info("failure already recorded", extra={"record_uri": stored.uri})
+    except (ClientError, BotoCoreError) as error:
+        # No record (bucket policy, KMS grant, outage): announce anyway, then fail
+        # loudly. Without a record retries cannot deduplicate; a repeat beats silence.
+        _announce_unrecorded(body or _investigate(event, settings, clients, store, now), error, settings, clients)
+        raise
     notified_now = False
     if not stored.body.get("notified"):
         message = notify.compose(stored.body, settings.region)
@@ -55,6 +65,12 @@ def handle_failure(
         stored = store.mark_notified(event.record_id, stored, message_id, now().isoformat())
         notified_now = True
     return _result(stored, notified_now, already_recorded)
+
+
+def _announce_unrecorded(body: dict[str, Any], error: Exception, settings: Settings, clients: AwsClients) -> None:
+    logger.exception("failure record could not be read or written", extra={"record_uri": body["record_uri"]})
+    body = {**body, "notes": [*body["notes"], f"the failure record could not be written: {error}"]}
+    notify.publish(clients.sns, settings.topic_arn, notify.compose(body, settings.region))
 
 
 def _investigate(

@@ -162,3 +162,30 @@ def _run_failing_execution(name: str, missing_job: str) -> str:
         assert time.monotonic() < deadline, "moto's execution did not finish"
         time.sleep(0.05)
     return execution_arn
+
+
+def test_backstop_delivers_the_message_a_failed_catch_path_could_not(world: AwsWorld) -> None:
+    sns = boto3.client("sns", region_name=REGION)
+    sns.delete_topic(TopicArn=sns.list_topics()["Topics"][0]["TopicArn"])
+    with pytest.raises(ClientError, match="NotFound"):
+        handle_failure(catch_event("Gate", "none", None, cause="AUC 0.61 < 0.75"), world.settings(), world.clients())
+    world.queue_url = AwsWorld.subscribe_queue(REGION)
+
+    result = handle_failure(backstop_event("run-1"), world.settings(), world.clients())
+
+    assert (result["notified"], result["already_recorded"]) == (True, True)
+    assert result["error"] == "GateFailed"  # from the Catch path's record, which knew the step
+    [message] = world.messages()
+    assert message["Subject"] == "[staging] churn-model: Gate failed"
+
+
+def test_failure_is_announced_even_when_the_record_cannot_be_written(world: AwsWorld) -> None:
+    boto3.client("s3", region_name=REGION).delete_bucket(Bucket="pipeline-artifacts")
+    event = catch_event("Train", "none", None, cause="out of memory")
+
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        handle_failure(event, world.settings(), world.clients())
+
+    [message] = world.messages()
+    assert "out of memory" in message["Message"]
+    assert "the failure record could not be written" in message["Message"]
