@@ -25,10 +25,10 @@ def _unquote(value) -> str:
     return text
 
 
-def _bound_text(spec: dict) -> str:
+def _bound_text(spec: dict, upper: bool = True) -> str:
     lo, hi = spec.get("min"), spec.get("max")
     low = f"> {lo}" if spec.get("min_exclusive") and lo is not None else f">= {lo}" if lo is not None else ""
-    if hi is not None:
+    if hi is not None and upper:
         return f"{low} and <= {hi}" if low else f"<= {hi}"
     return low
 
@@ -52,7 +52,8 @@ def _convert(spec: dict, raw: str):
                 raise ValueError
     except (ValueError, OverflowError):
         noun = "an integer" if kind == "integer" else "a number"
-        raise UserError(f"hyperparameter {name} must be {noun} {_bound_text(spec)}, got {raw!r}") from None
+        raise UserError(f"hyperparameter {name} must be {noun} {_bound_text(spec, upper=False)}, got {raw!r}") \
+            from None
     lo, hi = spec.get("min"), spec.get("max")
     too_low = lo is not None and (value < lo or (spec.get("min_exclusive") and value <= lo))
     if too_low or (hi is not None and value > hi):

@@ -27,10 +27,10 @@ class XGBoostEstimator:
         return out
 
     def predict_proba(self, features):
-        out = np.asarray(self._raw(features))
+        out = np.asarray(self._raw(features), dtype=np.float64)
         if self.objective.startswith("binary:"):
             return np.column_stack([1.0 - out, out])
-        return out
+        return out / out.sum(axis=1, keepdims=True)
 
 
 class TargetScaled:
@@ -41,6 +41,11 @@ class TargetScaled:
 
     def predict(self, features):
         return self.estimator.predict(features) * self.scale + self.mean
+
+
+class _Step:
+    def __init__(self, function):
+        self.transform = function
 
 
 class Model:
@@ -59,6 +64,18 @@ class Model:
         for step in self.steps:
             features = step.transform(features)
         return features
+
+    def fast(self) -> Model:
+        """This model with numpy-only inference when the pipeline allows it (see fastpath), else itself."""
+        from .fastpath import compile_model
+
+        compiled = compile_model(self)
+        if compiled is None:
+            return self
+        steps, estimator = compiled
+        fast = Model(self.task, [_Step(f) for f in steps], estimator, self.classes, self.accepts_missing,
+                     self.n_features)
+        return fast
 
     def class_scores(self, features: np.ndarray):
         """Class probabilities (n, classes), or a decision function when the estimator has no probabilities."""

@@ -16,11 +16,8 @@ def _plain(value):
 
 class Predictor:
     def __init__(self, model_dir: Path):
-        import sklearn
-
-        # Inputs are validated by the codecs (shape, finiteness), so skip sklearn's per-call re-validation.
-        sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
         self.model, self.metadata = model_io.load(model_dir)
+        self.model = self.model.fast()
         self.task = self.model.task
         self.n_features = int(self.metadata.get("feature_count") or self.model.n_features)
         self.accepts_missing = bool(self.model.accepts_missing)

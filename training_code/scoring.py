@@ -42,7 +42,7 @@ def classification(model: Model, out: dict, labels: np.ndarray) -> dict:
     if out["probabilities"] and known.all():
         proba = scores if scores.ndim == 2 else None
         if proba is not None:
-            result["log_loss"] = skm.log_loss(y, np.clip(proba, 1e-15, 1.0), labels=np.arange(len(classes)))
+            result["log_loss"] = skm.log_loss(y, proba, labels=np.arange(len(classes)))
     return _finite(result)
 
 

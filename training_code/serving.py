@@ -129,8 +129,12 @@ class App:
 
 def create_app() -> App:
     """Granian factory target: runs in each worker process."""
+    import sklearn
+
     from .predictor import Predictor
 
+    # Inputs are validated by the codecs (shape, finiteness), so skip sklearn's per-call re-validation.
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
     config = settings()
     predictor = Predictor(model_dir())
     return App(predictor, config["max_payload"], config["timeout"], config["workers"])

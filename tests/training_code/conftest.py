@@ -82,3 +82,89 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class FakeScope:
+    """The parts of an RSGI scope the App reads."""
+
+    def __init__(self, path: str, method: str = "POST", headers: dict | None = None):
+        self.path = path
+        self.method = method
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+
+
+class FakeProto:
+    """An in-memory RSGI HTTP protocol: hands over the body, records the response."""
+
+    def __init__(self, body: bytes = b"", chunk: int = 65536):
+        self.body = body
+        self.chunk = chunk
+        self.status = None
+        self.headers = None
+        self.response = b""
+
+    async def __call__(self):
+        return self.body
+
+    def __aiter__(self):
+        async def chunks():
+            for start in range(0, len(self.body), self.chunk):
+                yield self.body[start:start + self.chunk]
+        return chunks()
+
+    def response_empty(self, status, headers):
+        self.status, self.headers = status, headers
+
+    def response_str(self, status, headers, body):
+        self.status, self.headers, self.response = status, headers, body.encode()
+
+    def response_bytes(self, status, headers, body):
+        self.status, self.headers, self.response = status, headers, body
+
+
+def call_app(app, path="/invocations", body=b"", content_type="text/csv", accept=None, method="POST",
+             content_length=True):
+    import asyncio
+
+    headers = {}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    if accept is not None:
+        headers["accept"] = accept
+    if content_length:
+        headers["content-length"] = str(len(body))
+    proto = FakeProto(body)
+    asyncio.run(app.__rsgi__(FakeScope(path, method, headers), proto))
+    return proto.status, proto.response
+
+
+def make_app(model_dir: Path, max_payload: int = 6 * 1024 * 1024):
+    from training_code.predictor import Predictor
+    from training_code.serving import App
+
+    return App(Predictor(model_dir), max_payload=max_payload, timeout=60, workers=1)
+
+
+def csv_rows(x: np.ndarray) -> bytes:
+    return ("\n".join(",".join(repr(float(v)) for v in row) for row in x) + "\n").encode()
+
+
+def train_model(base: Path, algorithm: str, data: str, hps: dict | None = None) -> Path:
+    """Train in-process into ``base`` (a fresh /opt/ml tree) and return the model dir."""
+    from training_code import train
+
+    (base / "input" / "config").mkdir(parents=True, exist_ok=True)
+    setup_job(base, algorithm, data, hps)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAGEMAKER_BASE_DIR", str(base))
+        patch.setenv("SM_NUM_CPUS", "1")
+        for name in ("SM_MODEL_DIR", "SM_HPS", "SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION"):
+            patch.delenv(name, raising=False)
+        assert train.run() == 0, (base / "output" / "failure").read_text()
+    return base / "model"
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory) -> Path:
+    """StandardScaler + LogisticRegression on breast_cancer (30 features, labels 0/1)."""
+    return train_model(tmp_path_factory.mktemp("clf") / "ml", "logistic-regression", "breast_cancer")
