@@ -295,10 +295,11 @@ class XGBoostTrainer(Trainer):
 
         if getattr(self, "_dtrain", None) is None:
             self._dtrain = xgb.DMatrix(x, label=y, nthread=self.n_cpus)
-        booster = None if self.estimator is None else self.estimator.booster
-        booster = xgb.train(self.params(), self._dtrain, num_boost_round=1, xgb_model=booster)
-        n_classes = 0 if self.classes is None else len(self.classes)
-        self.estimator = XGBoostEstimator(booster, self.hp["objective"], n_classes)
+        if self.estimator is None:
+            n_classes = 0 if self.classes is None else len(self.classes)
+            booster = xgb.Booster(self.params(), [self._dtrain])
+            self.estimator = XGBoostEstimator(booster, self.hp["objective"], n_classes)
+        self.estimator.booster.update(self._dtrain, iteration=epoch)  # one boosting round, in place
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -17,7 +17,7 @@ class Interrupted(Exception):
 
 def write_failure(path: Path, exc: BaseException) -> str:
     """Write the failure reason (first line actionable) and return it."""
-    if isinstance(exc, UserError):
+    if isinstance(exc, UserError | Interrupted):
         reason = str(exc)
     else:
         reason = f"internal error: {type(exc).__name__}: {exc}\n\n" + "".join(

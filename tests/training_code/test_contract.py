@@ -123,3 +123,44 @@ def test_cli_algorithms_json():
 def test_cli_unknown_command():
     result = subprocess.run([sys.executable, "-m", "training_code", "fly"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "unknown command 'fly'" in result.stderr
+
+
+@pytest.mark.parametrize("data", ["breast_cancer", "iris"])
+def test_numpy_metrics_equal_scikit_learn(tmp_path, data):
+    import numpy as np
+    from conftest import split, train_model
+    from sklearn import metrics as skm
+
+    from training_code import model_io, scoring
+
+    model_dir = train_model(tmp_path / "ml", "logistic-regression", data, {"C": "0.01"})
+    model, _ = model_io.load(model_dir)
+    _, (x, y) = split(data)
+    got = scoring.score(model, x, y)
+    pred = model.predict(x)
+    average = "binary" if len(model.classes) == 2 else "macro"
+    proba = pred["scores"]
+    expected = {
+        "accuracy": skm.accuracy_score(y, pred["index"]),
+        "precision": skm.precision_score(y, pred["index"], average=average),
+        "recall": skm.recall_score(y, pred["index"], average=average),
+        "f1": skm.f1_score(y, pred["index"], average=average),
+        "roc_auc": skm.roc_auc_score(y, proba[:, 1]) if average == "binary"
+        else skm.roc_auc_score(y, proba, multi_class="ovr"),
+        "log_loss": skm.log_loss(y, proba),
+    }
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert np.isfinite(list(got.values())).all()
+
+
+def test_numpy_regression_metrics_equal_scikit_learn():
+    import numpy as np
+    from sklearn import metrics as skm
+
+    from training_code import scoring
+
+    rng = np.random.default_rng(0)
+    y, p = rng.normal(size=50), rng.normal(size=50)
+    got = scoring.regression({"score": p}, y)
+    assert got == pytest.approx({"rmse": skm.root_mean_squared_error(y, p), "mae": skm.mean_absolute_error(y, p),
+                                 "r2": skm.r2_score(y, p)})
