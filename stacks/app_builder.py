@@ -6,6 +6,7 @@ import aws_cdk as cdk
 
 from stacks.config import AppConfig
 from stacks.nag import add_policy_gates
+from stacks.pipeline_stack import PipelineStack
 from stacks.storage_stack import StorageStack
 
 
@@ -23,7 +24,15 @@ def build_app(app: cdk.App, config: AppConfig) -> dict[str, cdk.Stack]:
         env=deploy_env,
         description=f"ML pipeline ({config.environment}): stateful storage - key, buckets, image repository",
     )
+    pipeline = PipelineStack(
+        app,
+        f"{prefix}-Pipeline",
+        config=config,
+        storage=storage,
+        env=deploy_env,
+        description=f"ML pipeline ({config.environment}): image, roles, functions, state machine, failure handling",
+    )
     for key, value in config.tags.items():
         cdk.Tags.of(app).add(key, value)
     add_policy_gates(app)
-    return {"storage": storage}
+    return {"storage": storage, "pipeline": pipeline}

@@ -84,6 +84,12 @@ class TrainingConfig(_Section):
     _check_type = field_validator("instance_type")(instance_types.check_training)
 
     @model_validator(mode="after")
+    def _warm_pools_need_on_demand(self) -> TrainingConfig:
+        if self.use_spot and self.warm_pool_seconds:
+            raise ValueError("warm_pool_seconds must be 0 when use_spot is true: SageMaker warm pools need on-demand")
+        return self
+
+    @model_validator(mode="after")
     def _spot_wait_covers_runtime(self) -> TrainingConfig:
         if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
             raise ValueError(
@@ -118,9 +124,13 @@ class PipelineDefaults(_Section):
     """What an execution gets for every field its input leaves out."""
 
     algorithm: str = "xgboost"
+    # Applied when an execution runs the default algorithm and gives no hyperparameters of its own.
+    hyperparameters: dict[str, str] = Field(default_factory=lambda: {"objective": "binary:logistic"})
     objective_metric: str = "accuracy"
     threshold: float = 0.9
     deploy: bool = True
+    # "Approved" deploys in the same run; "PendingManualApproval" registers and waits for a person.
+    model_approval_status: Literal["Approved", "PendingManualApproval"] = "Approved"
     execution_timeout_minutes: int = Field(360, ge=5, le=525600)
 
 
@@ -154,6 +164,8 @@ class AppConfig(_Section):
     termination_protection: bool = False
     notification_email: str | None = None
     log_retention_days: int = 90
+    # Version of the AWS-managed Powertools for Lambda layer (python3.13, x86_64) in every region.
+    powertools_layer_version: int = Field(27, ge=1, le=1000)
     tags: dict[str, str] = Field(default_factory=dict)
     storage: StorageConfig = StorageConfig()
     processing: ProcessingConfig = ProcessingConfig()
@@ -208,6 +220,29 @@ class AppConfig(_Section):
                     f"allowed_instance_types.{kind}: {', '.join(allowed)}"
                 )
         return self
+
+
+def run_defaults(config: AppConfig) -> dict[str, Any]:
+    """What an execution gets for every field its input leaves out (handed to the prepare-run function)."""
+    return {
+        **config.pipeline.model_dump(
+            include={"algorithm", "hyperparameters", "objective_metric", "threshold", "deploy"}
+        ),
+        "tuning": config.tuning.model_dump(),
+        "processing": config.processing.model_dump(include={"instance_type", "volume_size_gb"}),
+        "training": config.training.model_dump(
+            include={
+                "instance_type",
+                "instance_count",
+                "volume_size_gb",
+                "max_runtime_seconds",
+                "use_spot",
+                "max_wait_seconds",
+            }
+        ),
+        "endpoint": config.endpoint.model_dump(include={"instance_type", "initial_instance_count"}),
+        "allowed_instance_types": {k: list(v) for k, v in config.allowed_instance_types.model_dump().items()},
+    }
 
 
 def known_environments() -> list[str]:

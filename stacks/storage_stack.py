@@ -1,4 +1,4 @@
-"""The stateful stack: the key, the buckets and the image repository. Later stacks receive them."""
+"""The stateful stack: key, buckets, image repository, model registry. Later stacks receive them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.components.encryption_key import EncryptionKey
 from stacks.components.image_repository import ImageRepository
+from stacks.components.model_registry import ModelRegistry
 from stacks.components.secure_bucket import SecureBucket
 from stacks.config import AppConfig
 from stacks.nag import acknowledge
@@ -64,6 +65,7 @@ class StorageStack(Stack):
             encryption_key=self.key,
             untagged_image_expiration_days=storage.untagged_image_expiration_days,
         ).repository
+        self.model_registry = ModelRegistry(self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models")
         acknowledge(
             self,
             (

@@ -6,16 +6,22 @@ import json
 
 import aws_cdk as cdk
 import pytest
+import yaml
 from aws_cdk import aws_kms as kms
 from cfnlint.api import ManualArgs, lint
 
 from stacks.components.secure_bucket import SecureBucket
 from stacks.nag import acknowledge, add_policy_gates
-from tests.conftest import ENVIRONMENTS, SynthesizedApp
+from tests.conftest import ENVIRONMENTS, REPO_ROOT, SynthesizedApp
+
+CFNLINT_SETTINGS = yaml.safe_load((REPO_ROOT / ".cfnlintrc.yaml").read_text())
 
 
 def _lint(template: dict) -> list[str]:
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1", "eu-west-1"], include_checks=["I"]))
+    config = ManualArgs(
+        regions=CFNLINT_SETTINGS["regions"], ignore_checks=CFNLINT_SETTINGS["ignore_checks"], include_checks=["I"]
+    )
+    matches = lint(json.dumps(template), config=config)
     # Informational findings (I*) are advice; errors and warnings fail the gate.
     return [f"{m.rule.id} {m.path_string}: {m.message}" for m in matches if not m.rule.id.startswith("I")]
 

@@ -14,6 +14,7 @@ PINNED_LOGICAL_IDS = {
     "DataBucketE6B0FAA8": "AWS::S3::Bucket",
     "ArtifactsBucket88671897": "AWS::S3::Bucket",
     "ImageRepositoryD8036990": "AWS::ECR::Repository",
+    "ModelRegistryGroupC87F7ECA": "AWS::SageMaker::ModelPackageGroup",
 }
 KMS_BUCKETS = ("DataBucketE6B0FAA8", "ArtifactsBucket88671897")
 
@@ -113,6 +114,11 @@ def test_image_repository_is_immutable_scanned_encrypted_and_cleans_untagged(eac
             "LifecyclePolicy": {"LifecyclePolicyText": Match.string_like_regexp('"tagStatus":"untagged"')},
         },
     )
+
+
+def test_model_registry_group_is_named_per_environment(each_env: SynthesizedApp) -> None:
+    group = each_env.template("storage")["Resources"]["ModelRegistryGroupC87F7ECA"]["Properties"]
+    assert group["ModelPackageGroupName"] == f"sagemakerpipeline-{each_env.environment}-storage-models"
 
 
 def test_no_physical_names(each_env: SynthesizedApp) -> None:

@@ -1,0 +1,33 @@
+"""What the stack tells the function through its environment: buckets, endpoint, per-environment defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_bucket: str
+    artifacts_bucket: str
+    endpoint_name: str
+    defaults: dict[str, Any]  # the environment's configuration: see stacks/components/pipeline_functions.py
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        missing = [
+            k for k in ("DATA_BUCKET", "ARTIFACTS_BUCKET", "ENDPOINT_NAME", "RUN_DEFAULTS") if not environ.get(k)
+        ]
+        if missing:
+            raise RuntimeError(
+                f"environment variables {', '.join(missing)} are not set: deploy the function with the stack"
+            )
+        return cls(
+            data_bucket=environ["DATA_BUCKET"],
+            artifacts_bucket=environ["ARTIFACTS_BUCKET"],
+            endpoint_name=environ["ENDPOINT_NAME"],
+            defaults=json.loads(environ["RUN_DEFAULTS"]),
+        )

@@ -1,0 +1,115 @@
+"""The pipeline's Lambda functions: prepare-run (input validation and planning) and the failure handler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.components.local_bundling import function_code
+from stacks.components.log_retention import log_retention
+from stacks.config import AppConfig, run_defaults
+
+# The container's catalog, metrics and hyperparameter parser are stdlib-only: the function validates
+# an execution's input with the same code the training job will use.
+SHARED_WITH_TRAINING_CODE = (
+    "training_code/catalog.py",
+    "training_code/metrics.py",
+    "training_code/hyperparameters.py",
+    "training_code/errors.py",
+)
+FAILURE_RECORD_PREFIX = "failures/"
+
+
+class PipelineFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        pipeline_name: str,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        key: kms.IKey,
+        topic: sns.ITopic,
+        endpoint_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:017000801446:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python313-x86_64:{config.powertools_layer_version}",
+        )
+
+        def function(name: str, *, description: str, environment: dict[str, str], **kwargs: Any) -> lambda_.Function:
+            log_group = logs.LogGroup(
+                self,
+                f"{name}Logs",
+                encryption_key=key,
+                retention=log_retention(config.log_retention_days),
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            return lambda_.Function(
+                self,
+                name,
+                description=description,
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                architecture=lambda_.Architecture.X86_64,
+                handler="handler.lambda_handler",
+                layers=[powertools],
+                tracing=lambda_.Tracing.ACTIVE,
+                memory_size=256,
+                timeout=Duration.minutes(1),
+                log_group=log_group,
+                environment={"POWERTOOLS_SERVICE_NAME": name, "ENVIRONMENT_NAME": config.environment, **environment},
+                environment_encryption=key,
+                **kwargs,
+            )
+
+        self.prepare_run = function(
+            "PrepareRun",
+            description="Validates an execution's input and plans the run's names and paths",
+            code=function_code("prepare_run", shared_modules=SHARED_WITH_TRAINING_CODE),
+            environment={
+                "DATA_BUCKET": data_bucket.bucket_name,
+                "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                "ENDPOINT_NAME": endpoint_name,
+                "RUN_DEFAULTS": json.dumps(run_defaults(config), sort_keys=True, separators=(",", ":")),
+            },
+        )
+
+        # Invoked asynchronously by the backstop rule: a failed handling lands here, never lost.
+        self.dead_letters = sqs.Queue(
+            self,
+            "FailureHandlerDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.failure_handler = function(
+            "FailureHandler",
+            description="Records, explains and announces a failed run, and stops what it left running",
+            code=function_code("failure_handler"),
+            environment={
+                "FAILURE_RECORD_BUCKET": artifacts_bucket.bucket_name,
+                "FAILURE_RECORD_PREFIX": FAILURE_RECORD_PREFIX,
+                "NOTIFICATION_TOPIC_ARN": topic.topic_arn,
+                "PIPELINE_NAME": pipeline_name,
+            },
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=2,
+        )
+        artifacts_bucket.grant_read_write(self.failure_handler, f"{FAILURE_RECORD_PREFIX}*")
+        topic.grant_publish(self.failure_handler)
+        key.grant_encrypt_decrypt(self.failure_handler)

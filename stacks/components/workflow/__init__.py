@@ -1,0 +1,1 @@
+"""The pipeline's Step Functions workflow: states, error handling and the role that runs them."""

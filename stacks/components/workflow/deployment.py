@@ -1,0 +1,264 @@
+"""Register the model, then create or update the real-time endpoint and wait until it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.components.workflow.failure_path import FailurePath
+
+SAGEMAKER = "arn:aws:states:::sagemaker:{}"
+ENDPOINT_POLL_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    image_uri: str
+    role_arn: str
+    key_arn: str
+    model_package_group_name: str
+    artifacts_bucket_name: str
+    data_capture_percent: int
+    endpoint_instance_types: list[str]
+    endpoint_name: str
+
+
+def _task(
+    scope: Construct,
+    state_id: str,
+    *,
+    api: str,
+    parameters: dict,
+    comment: str,
+    result_path: str | None = None,
+    result_selector: dict | None = None,
+) -> sfn.CustomState:
+    state = {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": SAGEMAKER.format(api),
+        "Parameters": parameters,
+        "ResultPath": result_path,
+    }
+    if result_selector:
+        state["ResultSelector"] = result_selector
+    return sfn.CustomState(scope, state_id, state_json=state)
+
+
+class Deployment(Construct):
+    """`register` -> (`deploy_choice`) -> model, endpoint config, create or update, poll -> `done`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        failures: FailurePath,
+        approval_status: str,
+        done: sfn.IChainable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        s = settings
+        stack = Stack.of(self)
+        model_packages = stack.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{s.model_package_group_name}/*"
+        )
+        endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=s.endpoint_name)
+        self.register = tasks.CallAwsService(
+            self,
+            "RegisterModel",
+            state_name="RegisterModel",
+            comment="Add the evaluated model to the model registry, with its metrics",
+            service="sagemaker",
+            action="createModelPackage",
+            iam_resources=[model_packages],
+            parameters={
+                "ModelPackageGroupName": s.model_package_group_name,
+                "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', $.run.algorithm, $.run.id, "
+                "$.run.objective.metric, $.evaluation.report.objective.value)",
+                "ModelApprovalStatus": approval_status,
+                "InferenceSpecification": {
+                    "Containers": [{"Image": s.image_uri, "ModelDataUrl.$": "$.results.model.artifact"}],
+                    "SupportedContentTypes": ["text/csv", "application/json"],
+                    "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+                    "SupportedRealtimeInferenceInstanceTypes": s.endpoint_instance_types,
+                },
+                "ModelMetrics": {
+                    "ModelQuality": {
+                        "Statistics": {
+                            "ContentType": "application/json",
+                            "S3Uri.$": "States.Format('{}evaluation.json', $.run.s3.evaluation)",
+                        }
+                    }
+                },
+                "CustomerMetadataProperties": {
+                    "run_id.$": "$.run.id",
+                    "algorithm.$": "$.run.algorithm",
+                    "objective_metric.$": "$.run.objective.metric",
+                    "objective_value.$": "States.Format('{}', $.evaluation.report.objective.value)",
+                    "training_job.$": "$.results.model.training_job",
+                },
+            },
+            result_selector={"arn.$": "$.ModelPackageArn"},
+            result_path="$.results.model_package",
+        )
+        failures.catch(self.register, step="RegisterModel", job_type="none", job_name_path=None)
+
+        create_model = _task(
+            self,
+            "CreateModel",
+            api="createModel",
+            comment="A SageMaker model from the registered artifact",
+            parameters={
+                "ModelName.$": "$.run.jobs.model",
+                "ExecutionRoleArn": s.role_arn,
+                "PrimaryContainer": {"Image": s.image_uri, "ModelDataUrl.$": "$.results.model.artifact"},
+                "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+            },
+        )
+        failures.catch(create_model, step="CreateModel", job_type="none", job_name_path=None)
+
+        create_config = _task(
+            self,
+            "CreateEndpointConfig",
+            api="createEndpointConfig",
+            comment="Instances, KMS and data capture of requests and responses",
+            parameters={
+                "EndpointConfigName.$": "$.run.jobs.config",
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName.$": "$.run.jobs.model",
+                        "InstanceType.$": "$.run.instances.endpoint.InstanceType",
+                        "InitialInstanceCount.$": "$.run.instances.endpoint.InitialInstanceCount",
+                        "InitialVariantWeight": 1,
+                    }
+                ],
+                "KmsKeyId": s.key_arn,
+                "DataCaptureConfig": {
+                    "EnableCapture": s.data_capture_percent > 0,
+                    "InitialSamplingPercentage": max(s.data_capture_percent, 1),
+                    "DestinationS3Uri.$": "$.run.s3.data_capture",
+                    "KmsKeyId": s.key_arn,
+                    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                    "CaptureContentTypeHeader": {
+                        "CsvContentTypes": ["text/csv"],
+                        "JsonContentTypes": ["application/json"],
+                    },
+                },
+                "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+            },
+        )
+        failures.catch(create_config, step="CreateEndpointConfig", job_type="none", job_name_path=None)
+
+        find = tasks.CallAwsService(
+            self,
+            "FindEndpoint",
+            state_name="FindEndpoint",
+            comment="Does this pipeline's endpoint exist yet?",
+            service="sagemaker",
+            action="listEndpoints",
+            iam_resources=["*"],
+            iam_action="sagemaker:ListEndpoints",
+            parameters={"NameContains.$": "$.run.endpoint_name", "MaxResults": 100},
+            result_selector={"names.$": "$.Endpoints[*].EndpointName"},
+            result_path="$.existing",
+        )
+        failures.catch(find, step="FindEndpoint", job_type="none", job_name_path=None)
+        # NameContains matches substrings: compare whole names.
+        exists = sfn.Pass(
+            self,
+            "CheckEndpointExists",
+            state_name="CheckEndpointExists",
+            parameters={"exists.$": "States.ArrayContains($.existing.names, $.run.endpoint_name)"},
+            result_path="$.existing",
+        )
+
+        endpoint_request = {"EndpointName.$": "$.run.endpoint_name", "EndpointConfigName.$": "$.run.jobs.config"}
+        create = _task(
+            self,
+            "CreateEndpoint",
+            api="createEndpoint",
+            comment="First deployment of this pipeline",
+            parameters={**endpoint_request, "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}]},
+            result_selector={"action": "create"},
+            result_path="$.deployment",
+        )
+        failures.catch(
+            create, step="CreateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="create"
+        )
+        update = _task(
+            self,
+            "UpdateEndpoint",
+            api="updateEndpoint",
+            comment="Swap in the new config; SageMaker keeps serving the old one until the new one is healthy",
+            parameters=endpoint_request,
+            result_selector={"action": "update"},
+            result_path="$.deployment",
+        )
+        failures.catch(
+            update, step="UpdateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="update"
+        )
+
+        wait = sfn.Wait(
+            self,
+            "WaitForEndpoint",
+            state_name="WaitForEndpoint",
+            time=sfn.WaitTime.duration(Duration.seconds(ENDPOINT_POLL_SECONDS)),
+        )
+        describe = tasks.CallAwsService(
+            self,
+            "DescribeEndpoint",
+            state_name="DescribeEndpoint",
+            service="sagemaker",
+            action="describeEndpoint",
+            iam_resources=[endpoint],
+            parameters={"EndpointName.$": "$.run.endpoint_name"},
+            result_selector={"status.$": "$.EndpointStatus", "arn.$": "$.EndpointArn", "details.$": "$"},
+            result_path="$.endpoint",
+        )
+        failures.catch(
+            describe,
+            step="DescribeEndpoint",
+            job_type="endpoint",
+            job_name_path="$.run.endpoint_name",
+            action_path="$.deployment.action",
+        )
+        endpoint_failed = sfn.Pass(
+            self,
+            "EndpointFailed",
+            state_name="EndpointFailed",
+            parameters={"Error": "EndpointFailed", "Cause.$": "$.endpoint.details.FailureReason"},
+            result_path="$.error",
+        ).next(
+            failures.describe(
+                step="Deploy",
+                job_type="endpoint",
+                job_name_path="$.run.endpoint_name",
+                action_path="$.deployment.action",
+            )
+        )
+
+        poll = wait.next(describe).next(
+            sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
+            .when(sfn.Condition.string_equals("$.endpoint.status", "InService"), done)
+            .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), endpoint_failed)
+            .otherwise(wait)
+        )
+        create.next(poll)
+        update.next(poll)
+        self.deploy = (
+            create_model.next(create_config)
+            .next(find)
+            .next(exists)
+            .next(
+                sfn.Choice(self, "EndpointExists", state_name="EndpointExists?")
+                .when(sfn.Condition.boolean_equals("$.existing.exists", True), update)
+                .otherwise(create)
+            )
+        )

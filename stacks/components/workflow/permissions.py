@@ -1,0 +1,89 @@
+"""IAM for the CustomState tasks, which CDK grants nothing: exactly the actions they call.
+
+For `.sync` jobs Step Functions also describes and stops the job and manages an EventBridge rule of its
+own per job type (see the Step Functions developer guide, "IAM policies for SageMaker").
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_stepfunctions as sfn
+
+# job ARN resource type -> the actions a .sync task calls on it
+SYNC_JOB_ACTIONS = {
+    "processing-job": [
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+    ],
+    "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+    "hyper-parameter-tuning-job": [
+        "sagemaker:CreateHyperParameterTuningJob",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:StopHyperParameterTuningJob",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+    ],
+}
+MANAGED_RULES = ("ProcessingJobs", "TrainingJobs", "TuningJobs")
+
+
+def grant_workflow_calls(
+    state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey, endpoint_name: str
+) -> None:
+    stack = Stack.of(state_machine)
+
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    add = state_machine.add_to_role_policy
+    for resource, actions in SYNC_JOB_ACTIONS.items():
+        add(
+            iam.PolicyStatement(
+                actions=[*actions, "sagemaker:AddTags", "sagemaker:ListTags"], resources=[arn(resource, "*")]
+            )
+        )
+    add(
+        iam.PolicyStatement(
+            sid="SyncJobCompletionRules",
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[
+                stack.format_arn(
+                    service="events", resource="rule", resource_name=f"StepFunctionsGetEventsForSageMaker{kind}Rule"
+                )
+                for kind in MANAGED_RULES
+            ],
+        )
+    )
+    add(
+        iam.PolicyStatement(
+            sid="DeployModel",
+            actions=[
+                "sagemaker:CreateModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:AddTags",
+            ],
+            resources=[arn("model", "*"), arn("endpoint-config", "*"), arn("endpoint", endpoint_name)],
+        )
+    )
+    add(
+        iam.PolicyStatement(
+            sid="PassOnlyTheSageMakerRoleToSageMaker",
+            actions=["iam:PassRole"],
+            resources=[sagemaker_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    )
+    # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
+    key.grant_decrypt(state_machine)
+    add(
+        iam.PolicyStatement(
+            sid="EncryptEndpointStorage",
+            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+    )

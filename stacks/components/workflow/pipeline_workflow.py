@@ -1,0 +1,303 @@
+"""The state machine: raw data in S3 to an evaluated, registered model behind a real-time endpoint.
+
+Read top to bottom: PrepareRun -> Process -> Train or Tune -> Evaluate -> ReadEvaluation ->
+QualityGate -> RegisterModel -> deploy (create or update the endpoint, wait for InService) -> Succeeded.
+Every task retries transient and capacity errors and routes anything else to the failure handler.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.components.log_retention import log_retention
+from stacks.components.workflow import sagemaker_jobs as jobs
+from stacks.components.workflow.deployment import Deployment, DeploymentSettings
+from stacks.components.workflow.failure_path import FailurePath
+from stacks.config import AppConfig
+
+SLACK_SECONDS = 1800  # queueing and provisioning on top of a job's own limit
+
+
+@dataclass(frozen=True)
+class WorkflowResources:
+    prepare_run: lambda_.IFunction
+    failure_handler: lambda_.IFunction
+    artifacts_bucket: s3.IBucket
+    key: kms.IKey
+    job_settings: jobs.JobSettings
+    deployment: DeploymentSettings
+
+
+class PipelineWorkflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: WorkflowResources) -> None:
+        super().__init__(scope, construct_id)
+        r, j = resources, resources.job_settings
+        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+
+        prepare = tasks.LambdaInvoke(
+            self,
+            "PrepareRun",
+            state_name="PrepareRun",
+            comment="Validate the input, fill in this environment's defaults, derive job names and S3 paths",
+            lambda_function=r.prepare_run,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "input.$": "$",
+                    "execution_name.$": "$$.Execution.Name",
+                    "start_time.$": "$$.Execution.StartTime",
+                }
+            ),
+            result_selector={"run.$": "$.Payload"},
+            result_path="$",
+            retry_on_service_exceptions=False,
+        )
+        rejected_input = sfn.Pass(
+            self,
+            "ExplainInvalidInput",
+            state_name="ExplainInvalidInput",
+            parameters={"details.$": "States.StringToJson($.error.Cause)"},
+            result_path="$.rejection",
+        ).next(
+            sfn.Fail(
+                self,
+                "InvalidInput",
+                state_name="InvalidInput",
+                comment="A bad execution input: the cause names the field and the fix",
+                error="InvalidExecutionInput",
+                cause_path="$.rejection.details.errorMessage",
+            )
+        )
+        prepare.add_catch(rejected_input, errors=["InvalidExecutionInput"], result_path="$.error")
+        failures.catch(prepare, step="PrepareRun", job_type="none", job_name_path=None)
+
+        processing_timeout = config.processing.max_runtime_seconds + SLACK_SECONDS
+        process = self._job(
+            "Process",
+            jobs.processing_request(j),
+            api="createProcessingJob",
+            comment="Split into train/validation/test, impute, write baseline statistics",
+            result_selector={"name.$": "$.ProcessingJobName"},
+            result_path="$.results.processing",
+            timeout=processing_timeout,
+        )
+        failures.catch(process, step="Process", job_type="processing", job_name_path="$.run.jobs.process")
+
+        training = config.training
+        job_seconds = (training.max_wait_seconds if training.use_spot else training.max_runtime_seconds) + SLACK_SECONDS
+        train = self._job(
+            "Train",
+            jobs.training_request(j),
+            api="createTrainingJob",
+            comment="One training job with the run's hyperparameters",
+            result_selector={"training_job.$": "$.TrainingJobName", "artifact.$": "$.ModelArtifacts.S3ModelArtifacts"},
+            result_path="$.results.model",
+            timeout=job_seconds,
+        )
+        failures.catch(train, step="Train", job_type="training", job_name_path="$.run.jobs.train")
+
+        rounds = math.ceil(config.tuning.max_jobs / config.tuning.max_parallel_jobs)
+        tune = self._job(
+            "Tune",
+            jobs.tuning_request(j),
+            api="createHyperParameterTuningJob",
+            comment="Hyperparameter tuning; the best training job's model goes on",
+            result_selector={
+                "tuning_job.$": "$.HyperParameterTuningJobName",
+                "training_job.$": "$.BestTrainingJob.TrainingJobName",
+                "objective.$": "$.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric",
+                "hyperparameters.$": "$.BestTrainingJob.TunedHyperParameters",
+            },
+            result_path="$.results.tuning",
+            timeout=rounds * job_seconds + SLACK_SECONDS,
+        )
+        failures.catch(tune, step="Tune", job_type="tuning", job_name_path="$.run.jobs.tune")
+        # The tuning result names the best job, not its artifact: SageMaker writes it under the output path.
+        best_model = sfn.Pass(
+            self,
+            "UseBestTrainingJob",
+            state_name="UseBestTrainingJob",
+            parameters={
+                "training_job.$": "$.results.tuning.training_job",
+                "artifact.$": "States.Format('{}/{}/output/model.tar.gz', "
+                "$.run.s3.models, $.results.tuning.training_job)",
+            },
+            result_path="$.results.model",
+        )
+
+        evaluate = self._job(
+            "Evaluate",
+            jobs.evaluation_request(j),
+            api="createProcessingJob",
+            comment="Score the model on the held-out test split; writes evaluation.json",
+            result_selector={"name.$": "$.ProcessingJobName"},
+            result_path="$.results.evaluation",
+            timeout=processing_timeout,
+        )
+        failures.catch(evaluate, step="Evaluate", job_type="processing", job_name_path="$.run.jobs.evaluate")
+
+        read_evaluation = tasks.CallAwsService(
+            self,
+            "ReadEvaluation",
+            state_name="ReadEvaluation",
+            comment="Load evaluation.json into the state",
+            service="s3",
+            action="getObject",
+            iam_resources=[r.artifacts_bucket.arn_for_objects("runs/*")],
+            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": "$.run.s3.evaluation_key"},
+            result_selector={"report.$": "States.StringToJson($.Body)"},
+            result_path="$.evaluation",
+        )
+        failures.catch(read_evaluation, step="ReadEvaluation", job_type="none", job_name_path=None)
+
+        succeeded = sfn.Pass(self, "Summarize", state_name="Summarize", parameters=self._summary("DEPLOYED")).next(
+            sfn.Succeed(self, "Succeeded", state_name="Succeeded", comment="Model evaluated, registered and serving")
+        )
+        registered_only = sfn.Pass(
+            self, "SummarizeRegistered", state_name="SummarizeRegistered", parameters=self._summary("REGISTERED")
+        ).next(
+            sfn.Succeed(
+                self,
+                "Registered",
+                state_name="RegisteredNotDeployed",
+                comment="Registered; deployment skipped by the input or waiting for approval",
+            )
+        )
+        deployment = Deployment(
+            self,
+            "Deployment",
+            settings=r.deployment,
+            failures=failures,
+            approval_status=config.pipeline.model_approval_status,
+            done=succeeded,
+        )
+        after_register = (
+            sfn.Choice(self, "DeployChoice", state_name="Deploy?")
+            .when(sfn.Condition.boolean_equals("$.run.deploy", True), deployment.deploy)
+            .otherwise(registered_only)
+            if config.pipeline.model_approval_status == "Approved"
+            else registered_only
+        )
+
+        rejected = sfn.Pass(
+            self,
+            "DescribeRejection",
+            state_name="DescribeRejection",
+            parameters={
+                "status": "REJECTED_BY_QUALITY_GATE",
+                "metric.$": "$.run.objective.metric",
+                "value.$": "$.evaluation.report.objective.value",
+                "threshold.$": "$.run.objective.threshold",
+                "goal.$": "$.run.objective.goal",
+                "metrics.$": "$.evaluation.report.metrics",
+                "model_artifact.$": "$.results.model.artifact",
+                "run_id.$": "$.run.id",
+            },
+        ).next(
+            sfn.Succeed(
+                self,
+                "QualityGateNotMet",
+                state_name="QualityGateNotMet",
+                comment="The model missed the business threshold: nothing registered or deployed. "
+                "Not an infrastructure failure.",
+            )
+        )
+        value, threshold = "$.evaluation.report.objective.value", "$.run.objective.threshold"
+        gate = (
+            sfn.Choice(
+                self,
+                "QualityGate",
+                state_name="QualityGate",
+                comment="The objective metric against the threshold, in the metric's own direction",
+            )
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.run.objective.goal", "Maximize"),
+                    sfn.Condition.number_greater_than_equals_json_path(value, threshold),
+                ),
+                deployment.register,
+            )
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.run.objective.goal", "Minimize"),
+                    sfn.Condition.number_less_than_equals_json_path(value, threshold),
+                ),
+                deployment.register,
+            )
+            .otherwise(rejected)
+        )
+        deployment.register.next(after_register)
+
+        evaluation_chain = evaluate.next(read_evaluation).next(gate)
+        self.definition = prepare.next(process).next(
+            sfn.Choice(self, "TuningChoice", state_name="Tune?")
+            .when(sfn.Condition.boolean_equals("$.run.tuning.enabled", True), tune.next(best_model).next(evaluate))
+            .otherwise(train.next(evaluation_chain))
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            encryption_key=r.key,
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(self.definition),
+            timeout=Duration.minutes(config.pipeline.execution_timeout_minutes),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            comment="SageMaker pipeline: process, train or tune, evaluate, gate, register, deploy",
+        )
+
+    def _job(
+        self,
+        state_id: str,
+        request: dict,
+        *,
+        api: str,
+        comment: str,
+        result_selector: dict[str, str],
+        result_path: str,
+        timeout: int,
+    ) -> sfn.CustomState:
+        return sfn.CustomState(
+            self,
+            state_id,
+            state_json=jobs.job_state(
+                request,
+                api=api,
+                result_selector=result_selector,
+                result_path=result_path,
+                timeout_seconds=timeout,
+                comment=comment,
+            ),
+        )
+
+    @staticmethod
+    def _summary(status: str) -> dict:
+        summary = {
+            "status": status,
+            "run_id.$": "$.run.id",
+            "model_package_arn.$": "$.results.model_package.arn",
+            "model_artifact.$": "$.results.model.artifact",
+            "objective.$": "$.evaluation.report.objective",
+            "threshold.$": "$.run.objective.threshold",
+            "metrics.$": "$.evaluation.report.metrics",
+            "jobs.$": "$.run.jobs",
+        }
+        if status == "DEPLOYED":
+            summary["endpoint_name.$"] = "$.run.endpoint_name"
+        return summary

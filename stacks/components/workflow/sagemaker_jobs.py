@@ -1,0 +1,200 @@
+"""The SageMaker job requests of the workflow, as Amazon States Language.
+
+The CDK has no processing or tuning task, so every job is a `CustomState` with the API's own
+PascalCase request: what a reviewer reads here is what SageMaker receives. Every value that varies per
+run comes from `$.run`, the plan that the prepare-run function validated. The tests check each
+request against botocore's SageMaker service model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SYNC = "arn:aws:states:::sagemaker:{}.sync"
+PROCESSING_ROOT = "/opt/ml/processing"
+SPLITS = ("train", "validation", "test", "baseline")
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What every job request shares, resolved at synth."""
+
+    image_uri: str
+    role_arn: str
+    key_arn: str
+    metric_definitions: list[dict[str, str]]
+    processing_max_runtime_seconds: int
+    warm_pool_seconds: int
+
+
+def _s3_input(name: str, uri_path: str, local: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri.$": uri_path,
+            "LocalPath": f"{PROCESSING_ROOT}/{local}",
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
+
+
+def _s3_output(name: str) -> dict[str, Any]:
+    return {
+        "OutputName": name,
+        "S3Output": {
+            "S3Uri.$": f"$.run.s3.{name}",
+            "LocalPath": f"{PROCESSING_ROOT}/{name}",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
+
+
+def _processing_job(
+    s: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
+) -> dict[str, Any]:
+    return {
+        "ProcessingJobName.$": name_path,
+        "RoleArn": s.role_arn,
+        "AppSpecification": {
+            "ImageUri": s.image_uri,
+            "ContainerEntrypoint": ["python3", "-m", "training_code", command],
+            "ContainerArguments.$": arguments_path,
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount.$": "$.run.instances.processing.InstanceCount",
+                "InstanceType.$": "$.run.instances.processing.InstanceType",
+                "VolumeSizeInGB.$": "$.run.instances.processing.VolumeSizeInGB",
+                "VolumeKmsKeyId": s.key_arn,
+            }
+        },
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"KmsKeyId": s.key_arn, "Outputs": [_s3_output(o) for o in outputs]},
+        "StoppingCondition": {"MaxRuntimeInSeconds": s.processing_max_runtime_seconds},
+        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+    }
+
+
+def processing_request(s: JobSettings) -> dict[str, Any]:
+    """Split the raw dataset into train/validation/test and write the baseline statistics."""
+    return _processing_job(
+        s,
+        name_path="$.run.jobs.process",
+        command="process",
+        arguments_path="$.run.processing.arguments",
+        inputs=[_s3_input("raw", "$.run.s3.input", "input")],
+        outputs=list(SPLITS),
+    )
+
+
+def evaluation_request(s: JobSettings) -> dict[str, Any]:
+    """Score the trained model on the held-out test split; writes evaluation.json."""
+    return _processing_job(
+        s,
+        name_path="$.run.jobs.evaluate",
+        command="evaluate",
+        arguments_path="$.run.evaluation.arguments",
+        inputs=[_s3_input("model", "$.results.model.artifact", "model"), _s3_input("test", "$.run.s3.test", "test")],
+        outputs=["evaluation"],
+    )
+
+
+def _channels() -> list[dict[str, Any]]:
+    return [
+        {
+            "ChannelName": channel,
+            "ContentType": "text/csv",
+            "InputMode": "File",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri.$": f"$.run.s3.{channel}",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+        for channel in ("train", "validation")
+    ]
+
+
+def _training_definition(s: JobSettings) -> dict[str, Any]:
+    """What a training job and each training job of a tuning job share."""
+    return {
+        "AlgorithmSpecification": {
+            "TrainingImage": s.image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": s.metric_definitions,
+        },
+        "RoleArn": s.role_arn,
+        "InputDataConfig": _channels(),
+        "OutputDataConfig": {"S3OutputPath.$": "$.run.s3.models", "KmsKeyId": s.key_arn},
+        "StoppingCondition.$": "$.run.training.stopping_condition",
+        "EnableManagedSpotTraining.$": "$.run.training.use_spot",
+        # Spot interruptions and restarts resume from here instead of starting over.
+        "CheckpointConfig": {"S3Uri.$": "$.run.s3.checkpoints", "LocalPath": "/opt/ml/checkpoints"},
+        "EnableInterContainerTrafficEncryption": True,
+    }
+
+
+def _resource_config(s: JobSettings, *, warm_pool: bool) -> dict[str, Any]:
+    config = {
+        "InstanceType.$": "$.run.instances.training.InstanceType",
+        "InstanceCount.$": "$.run.instances.training.InstanceCount",
+        "VolumeSizeInGB.$": "$.run.instances.training.VolumeSizeInGB",
+        "VolumeKmsKeyId": s.key_arn,
+    }
+    if warm_pool and s.warm_pool_seconds:
+        config["KeepAlivePeriodInSeconds"] = s.warm_pool_seconds
+    return config
+
+
+def training_request(s: JobSettings) -> dict[str, Any]:
+    return {
+        "TrainingJobName.$": "$.run.jobs.train",
+        "HyperParameters.$": "$.run.hyperparameters",
+        **_training_definition(s),
+        "ResourceConfig": _resource_config(s, warm_pool=True),
+        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+    }
+
+
+def tuning_request(s: JobSettings) -> dict[str, Any]:
+    return {
+        "HyperParameterTuningJobName.$": "$.run.jobs.tune",
+        "HyperParameterTuningJobConfig": {
+            "Strategy.$": "$.run.tuning.strategy",
+            "HyperParameterTuningJobObjective.$": "$.run.tuning.objective",
+            "ResourceLimits.$": "$.run.tuning.resource_limits",
+            "ParameterRanges.$": "$.run.tuning.ranges",
+            "TrainingJobEarlyStoppingType.$": "$.run.tuning.early_stopping",
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters.$": "$.run.tuning.static_hyperparameters",
+            **_training_definition(s),
+            "ResourceConfig": _resource_config(s, warm_pool=False),
+        },
+        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+    }
+
+
+def job_state(
+    request: dict[str, Any],
+    *,
+    api: str,
+    result_selector: dict[str, str],
+    result_path: str,
+    timeout_seconds: int,
+    comment: str,
+) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": SYNC.format(api),
+        "Parameters": request,
+        "ResultSelector": result_selector,
+        "ResultPath": result_path,
+        "TimeoutSeconds": timeout_seconds,
+    }

@@ -1,0 +1,153 @@
+"""The pipeline stack's accepted cdk-nag findings: each one granular, on its construct, with its reason."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import IConstruct
+
+from stacks.nag import acknowledge
+
+SAGEMAKER_ARN = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+PER_RUN_NAMES = "job names are generated per run by the prepare-run function, so they are matched by type"
+S3_GRANT = "CDK's S3 grant action groups, on the stated prefixes only"
+KMS_GRANT = "KMS data-key actions, on the pipeline's own key only"
+XRAY_AND_LIST = (
+    "X-Ray trace segments and sagemaker:ListEndpoints support no resource-level permissions; "
+    "cloudwatch:PutMetricData and ecr:GetAuthorizationToken neither (PutMetricData is limited by namespace)"
+)
+MANAGED_BASIC_ROLE = (
+    "AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes, to the function's own "
+    "explicit, encrypted, retained log group"
+)
+NO_VPC = "The functions call only AWS APIs over TLS with IAM auth; the pipeline owns no VPC to place them in"
+NO_RESERVED_CONCURRENCY = (
+    "Reserving concurrency would take capacity from the account's shared pool; invocations "
+    "are one per execution step, far below any limit"
+)
+CDK_INLINE = "CDK grants produce per-role policies scoped to this stack's resources; managed policies would be shared"
+RUNTIME = (
+    "python3.13 matches the pinned AWS-managed Powertools layer (AWSLambdaPowertoolsPythonV3-python313); "
+    "raise both together"
+)
+
+
+def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
+    storage_stack = storage.stack_name
+    storage_exports = f"{storage_stack}:ExportsOutputFnGetAtt"
+    artifacts = f"{storage_exports}ArtifactsBucket88671897Arn65502B7F"
+    data = f"{storage_exports}DataBucketE6B0FAA8Arn3FF3A9FF"
+
+    def node(path: str) -> IConstruct:
+        current: IConstruct = stack
+        for part in path.split("/"):
+            current = current.node.find_child(part)
+        return current
+
+    acknowledge(
+        stack,
+        ("NIST.800.53.R5-IAMNoInlinePolicy", CDK_INLINE),
+        ("NIST.800.53.R5-LambdaInsideVPC", NO_VPC),
+        ("NIST.800.53.R5-LambdaConcurrency", NO_RESERVED_CONCURRENCY),
+    )
+    acknowledge(
+        node("SageMakerExecution"),
+        *_s3_and_kms(),
+        (f"AwsSolutions-IAM5[Resource::{data}/*]", "SageMaker reads any dataset the run names in the data bucket"),
+        (f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]", f"Each run writes under runs/<run id>/: {PER_RUN_NAMES}"),
+        (
+            f"AwsSolutions-IAM5[Resource::{artifacts}/data-capture/*]",
+            "Endpoint data capture writes under data-capture/",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
+            "SageMaker names its job and endpoint log groups under /aws/sagemaker/",
+        ),
+        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+    )
+    workflow_role = node("Workflow/StateMachine")
+    acknowledge(
+        workflow_role,
+        *(
+            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", f"{PER_RUN_NAMES}")
+            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
+        ),
+        (
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            "Model package versions are numbered by SageMaker within the pipeline's own group",
+        ),
+        (
+            f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]",
+            "ReadEvaluation reads runs/<run id>/evaluation/evaluation.json",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
+        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+    )
+    for name in ("PrepareRun", "FailureHandler"):
+        acknowledge(
+            node(f"Functions/{name}"),
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                MANAGED_BASIC_ROLE,
+            ),
+            ("AwsSolutions-L1", RUNTIME),
+            ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+        )
+    acknowledge(
+        node("Functions/PrepareRun"),
+        (
+            "NIST.800.53.R5-LambdaDLQ",
+            "Invoked synchronously by the state machine, which retries and catches its errors",
+        ),
+    )
+    acknowledge(
+        node("Functions/FailureHandler"),
+        *_s3_and_kms(),
+        (f"AwsSolutions-IAM5[Resource::{artifacts}/failures/*]", "One failure record per execution under failures/"),
+    )
+    acknowledge(
+        node("FailureHandlerInspectAndStop"),
+        *(
+            (
+                f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]",
+                f"Stops what a failed run left running: {PER_RUN_NAMES}",
+            )
+            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            "<WorkflowStateMachine8F1B1C15.Name>:*]",
+            "History of this state machine's executions only",
+        ),
+    )
+    ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
+    acknowledge(
+        ecr_copy,
+        (
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "cdk-ecr-deployment's deploy-time copy function: logs only",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            "cdk-ecr-deployment reads the CDK asset repository and needs "
+            "ecr:GetAuthorizationToken, which supports no resource",
+        ),
+        ("NIST.800.53.R5-LambdaDLQ", "A CloudFormation custom resource: CloudFormation reports its failure"),
+        ("NIST.800.53.R5-CloudWatchLogGroupEncrypted", "cdk-ecr-deployment's own log group holds copy progress only"),
+    )
+
+
+def _s3_and_kms() -> tuple[tuple[str, str], ...]:
+    return (
+        *(
+            (f"AwsSolutions-IAM5[Action::s3:{group}]", S3_GRANT)
+            for group in ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
+        ),
+        *((f"AwsSolutions-IAM5[Action::kms:{group}]", KMS_GRANT) for group in ("GenerateDataKey*", "ReEncrypt*")),
+    )

@@ -1,0 +1,144 @@
+"""The stateless stack: image, roles, functions, the state machine and its failure handling.
+
+It receives the storage stack's resources; deleting or replacing it leaves every byte of data in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
+from stacks.components.pipeline_functions import PipelineFunctions
+from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
+from stacks.components.training_image import TrainingImage
+from stacks.components.workflow.deployment import DeploymentSettings
+from stacks.components.workflow.permissions import grant_workflow_calls
+from stacks.components.workflow.pipeline_workflow import PipelineWorkflow, WorkflowResources
+from stacks.components.workflow.sagemaker_jobs import JobSettings
+from stacks.config import AppConfig
+from stacks.pipeline_nag import acknowledge_pipeline_findings
+from stacks.storage_stack import StorageStack
+from training_code.metrics import METRIC_DEFINITIONS
+
+
+class PipelineStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, storage: StorageStack, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        # The endpoint is created by the workflow at run time, so its name is the workflow's to choose.
+        endpoint_name = f"{self.stack_name.lower()}-endpoint"[:63]
+        image = TrainingImage(self, "TrainingImage", repository=storage.repository)
+        sagemaker_role = SageMakerExecutionRole(
+            self,
+            "SageMakerExecution",
+            data_bucket=storage.data_bucket,
+            artifacts_bucket=storage.artifacts_bucket,
+            repository=storage.repository,
+            key=storage.key,
+        ).role
+        topic = NotificationTopic(self, "Notifications", key=storage.key, email=config.notification_email).topic
+        functions = PipelineFunctions(
+            self,
+            "Functions",
+            config=config,
+            pipeline_name=self.stack_name,
+            data_bucket=storage.data_bucket,
+            artifacts_bucket=storage.artifacts_bucket,
+            key=storage.key,
+            topic=topic,
+            endpoint_name=endpoint_name,
+        )
+        workflow = PipelineWorkflow(
+            self,
+            "Workflow",
+            config=config,
+            resources=WorkflowResources(
+                prepare_run=functions.prepare_run,
+                failure_handler=functions.failure_handler,
+                artifacts_bucket=storage.artifacts_bucket,
+                key=storage.key,
+                job_settings=JobSettings(
+                    image_uri=image.image_uri,
+                    role_arn=sagemaker_role.role_arn,
+                    key_arn=storage.key.key_arn,
+                    metric_definitions=METRIC_DEFINITIONS,
+                    processing_max_runtime_seconds=config.processing.max_runtime_seconds,
+                    warm_pool_seconds=config.training.warm_pool_seconds,
+                ),
+                deployment=DeploymentSettings(
+                    image_uri=image.image_uri,
+                    role_arn=sagemaker_role.role_arn,
+                    key_arn=storage.key.key_arn,
+                    model_package_group_name=storage.model_registry.group_name,
+                    artifacts_bucket_name=storage.artifacts_bucket.bucket_name,
+                    data_capture_percent=config.endpoint.data_capture_percent,
+                    endpoint_instance_types=list(config.allowed_instance_types.endpoint),
+                    endpoint_name=endpoint_name,
+                ),
+            ),
+        )
+        self.state_machine = workflow.state_machine
+        self.state_machine.node.add_dependency(image.publish)  # no run before its image is in the repository
+        grant_workflow_calls(
+            self.state_machine, sagemaker_role=sagemaker_role, key=storage.key, endpoint_name=endpoint_name
+        )
+        self._grant_failure_handler(functions, endpoint_name)
+        FailureBackstop(
+            self,
+            "FailureBackstop",
+            state_machine=self.state_machine,
+            failure_handler=functions.failure_handler,
+            dead_letters=functions.dead_letters,
+            topic=topic,
+        )
+        self.endpoint_name = endpoint_name
+        acknowledge_pipeline_findings(self, storage=storage)
+
+    def _grant_failure_handler(self, functions: PipelineFunctions, endpoint_name: str) -> None:
+        """A separate policy: the function must not depend on the state machine that invokes it."""
+
+        def arn(resource: str, name: str) -> str:
+            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        execution_arn = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Policy(
+            self,
+            "FailureHandlerInspectAndStop",
+            roles=[functions.failure_handler.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadExecutionHistory", actions=["states:GetExecutionHistory"], resources=[execution_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="InspectAndStopRunJobs",
+                    actions=[
+                        "sagemaker:DescribeTrainingJob",
+                        "sagemaker:StopTrainingJob",
+                        "sagemaker:DescribeProcessingJob",
+                        "sagemaker:StopProcessingJob",
+                        "sagemaker:DescribeHyperParameterTuningJob",
+                        "sagemaker:StopHyperParameterTuningJob",
+                    ],
+                    resources=[
+                        arn("training-job", "*"),
+                        arn("processing-job", "*"),
+                        arn("hyper-parameter-tuning-job", "*"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="CleanUpFailedEndpointCreation",
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
+                    resources=[arn("endpoint", endpoint_name)],
+                ),
+            ],
+        )
