@@ -1,0 +1,74 @@
+"""Fault injection for tests and demonstrations.
+
+faults = Faults()
+faults.throttle("CreateTrainingJob", times=1)          # next call raises ThrottlingException
+faults.api_error("lambda", "Invoke", "ServiceException", status=500)
+faults.fail_job("processing", "*", "ClientError: injected")  # job fails with this FailureReason
+faults.fail_endpoint("*", "the container did not pass the ping health check")
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .validation import ServiceError
+
+JOB_KINDS = ("processing", "training", "tuning", "endpoint")
+
+
+@dataclass
+class ApiFault:
+    service: str
+    operation: str
+    code: str
+    message: str
+    status: int
+    times: int
+    hits: int = 0
+
+
+@dataclass
+class Faults:
+    api: list[ApiFault] = field(default_factory=list)
+    jobs: list[tuple[str, str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def api_error(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        message: str | None = None,
+        status: int = 400,
+        times: int = 1,
+    ) -> ApiFault:
+        fault = ApiFault(service, operation, code, message or f"Injected {code}", status, times)
+        self.api.append(fault)
+        return fault
+
+    def throttle(self, operation: str, times: int = 1, service: str = "sagemaker") -> ApiFault:
+        return self.api_error(service, operation, "ThrottlingException", "Rate exceeded", 400, times)
+
+    def fail_job(self, kind: str, name_pattern: str, reason: str) -> None:
+        if kind not in JOB_KINDS:
+            raise ValueError(f"kind must be one of {JOB_KINDS}")
+        self.jobs.append((kind, name_pattern, reason))
+
+    def fail_endpoint(self, name_pattern: str, reason: str) -> None:
+        self.fail_job("endpoint", name_pattern, reason)
+
+    def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        with self._lock:
+            for fault in self.api:
+                if fault.service == service and fault.operation == operation and fault.hits < fault.times:
+                    fault.hits += 1
+                    raise ServiceError(fault.code, fault.message, fault.status)
+
+    def job_failure(self, kind: str, name: str) -> str | None:
+        for fault_kind, pattern, reason in self.jobs:
+            if fault_kind == kind and fnmatch.fnmatchcase(name, pattern):
+                return reason
+        return None

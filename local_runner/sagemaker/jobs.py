@@ -1,0 +1,187 @@
+"""Processing and training jobs: the real container entry points in subprocesses.
+
+Each job gets its own `/opt/ml` tree (`SAGEMAKER_BASE_DIR`); channels and processing
+inputs are copied from local S3 before the process starts, and the model
+(`model.tar.gz`) or processing outputs are copied back when it succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import s3
+
+FAILURE_REASON_LIMIT = 1024
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    log: str
+    failure: str | None
+    stopped: bool = False
+    timed_out: bool = False
+    elapsed: float = 0.0
+
+
+@dataclass
+class Process:
+    """A running container process that StopXJob can end."""
+
+    popen: subprocess.Popen | None = None
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
+
+def container_path(base: Path, local_path: str) -> Path:
+    """`/opt/ml/processing/x` -> `{base}/processing/x`; any other absolute path goes under `{base}/fs`."""
+    if local_path.startswith("/opt/ml/"):
+        return base / local_path[len("/opt/ml/") :]
+    return base / "fs" / local_path.lstrip("/")
+
+
+def command(entrypoint: list[str] | None, arguments: list[str] | None, default: list[str]) -> list[str]:
+    """The container command with `python`/`python3` mapped to this interpreter."""
+    cmd = list(entrypoint) if entrypoint else list(default)
+    if cmd and Path(cmd[0]).name in ("python", "python3"):
+        cmd[0] = sys.executable
+    return cmd + list(arguments or [])
+
+
+def run(
+    cmd: list[str],
+    base: Path,
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    process: Process,
+    max_runtime: float | None = None,
+) -> Outcome:
+    full_env = dict(os.environ)
+    full_env.update(env)
+    full_env["SAGEMAKER_BASE_DIR"] = str(base)
+    full_env["PYTHONUNBUFFERED"] = "1"
+    path = full_env.get("PYTHONPATH")
+    full_env["PYTHONPATH"] = str(cwd) + (os.pathsep + path if path else "")
+    started = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as log:
+        if process.stop_requested.is_set():
+            return Outcome(None, "", None, stopped=True)
+        popen = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process.popen = popen
+        try:
+            popen.wait(timeout=max_runtime)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            popen.send_signal(signal.SIGTERM)
+            try:
+                popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
+    text = log_path.read_text(errors="replace")
+    failure = None
+    for candidate in (base / "output" / "failure", base / "output" / "message"):
+        if candidate.is_file() and candidate.read_text(errors="replace").strip():
+            failure = candidate.read_text(errors="replace").strip()[:FAILURE_REASON_LIMIT]
+            break
+    return Outcome(
+        popen.returncode,
+        text,
+        failure,
+        stopped=process.stop_requested.is_set(),
+        timed_out=timed_out,
+        elapsed=time.monotonic() - started,
+    )
+
+
+def failure_reason(outcome: Outcome) -> str:
+    if outcome.failure:
+        return outcome.failure
+    if outcome.timed_out:
+        return "MaxRuntimeExceeded: the job ran longer than StoppingCondition.MaxRuntimeInSeconds"
+    tail = outcome.log.strip().splitlines()[-5:]
+    reason = f"AlgorithmError: exit code {outcome.returncode}"
+    if tail:
+        reason += ": " + " | ".join(tail)
+    return reason[:FAILURE_REASON_LIMIT]
+
+
+def final_metrics(log: str, definitions: list[dict[str, str]]) -> dict[str, float]:
+    """The last value each MetricDefinitions regex captured in the log (as SageMaker reports them)."""
+    values: dict[str, float] = {}
+    for definition in definitions or []:
+        try:
+            pattern = re.compile(definition["Regex"])
+        except re.error:
+            continue
+        last = None
+        for match in pattern.finditer(log):
+            last = match.group(1) if pattern.groups else match.group(0)
+        if last is not None:
+            with contextlib.suppress(ValueError):
+                values[definition["Name"]] = float(last)
+    return values
+
+
+def fresh_dir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def prepare_training(base: Path, request: dict) -> None:
+    config = base / "input" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {}), indent=1))
+    channels = {}
+    for channel in request.get("InputDataConfig", []):
+        name = channel["ChannelName"]
+        channels[name] = {
+            "ContentType": channel.get("ContentType", ""),
+            "TrainingInputMode": channel.get(
+                "InputMode", request["AlgorithmSpecification"].get("TrainingInputMode", "File")
+            ),
+            "S3DistributionType": channel.get("DataSource", {})
+            .get("S3DataSource", {})
+            .get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        source = channel.get("DataSource", {}).get("S3DataSource")
+        target = base / "input" / "data" / name
+        target.mkdir(parents=True, exist_ok=True)
+        if source:
+            s3.download(source["S3Uri"], target)
+    (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=1))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+    )
+    for sub in ("model", "output/data", "checkpoints"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    checkpoint = request.get("CheckpointConfig", {}).get("S3Uri")
+    if checkpoint:
+        s3.download(checkpoint, base / "checkpoints")
+
+
+def package_model(base: Path, destination: Path) -> None:
+    with tarfile.open(destination, "w:gz") as tar:
+        for path in sorted((base / "model").iterdir()):
+            tar.add(path, arcname=path.name)

@@ -1,0 +1,1068 @@
+"""The local SageMaker API: one implementation behind the state machine and plain boto3 clients."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .. import s3
+from ..faults import Faults
+from ..template import ACCOUNT, REGION
+from ..validation import ServiceError, operation_model, shape_response, validate_request
+from . import endpoints, jobs
+from .store import Store
+from .tuning import strategy_for
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _members(operation: str) -> set[str]:
+    return set(operation_model("sagemaker", operation).output_shape.members)
+
+
+def _describe(record: dict[str, Any], operation: str) -> dict[str, Any]:
+    keys = _members(operation)
+    return {k: v for k, v in record.items() if k in keys}
+
+
+class LocalSageMaker:
+    """SageMaker's control plane (jobs, tuning, models, endpoints, model registry) on this machine.
+
+    `workdir` holds each job's `/opt/ml` tree and each endpoint's model; the record
+    of every resource lives in `store` (persisted, so a second run finds its endpoint).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        code_dir: Path,
+        store: Store | None = None,
+        faults: Faults | None = None,
+        region: str = REGION,
+        account: str = ACCOUNT,
+        seed: int = 0,
+    ):
+        self.workdir = workdir
+        self.code_dir = code_dir
+        self.store = store or Store()
+        self.faults = faults or Faults()
+        self.region = region
+        self.account = account
+        self.seed = seed
+        self.processes: dict[str, jobs.Process] = {}
+        self.threads: list[threading.Thread] = []
+        self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
+        self._recover()
+
+    # -- plumbing -------------------------------------------------------------
+    def arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        validate_request("sagemaker", operation, params)
+        method = getattr(self, "op_" + _snake(operation), None)
+        if method is None:
+            raise ServiceError(
+                "NotImplementedException",
+                f"The local SageMaker does not implement {operation}",
+                status=501,
+            )
+        return shape_response("sagemaker", operation, method(params) or {})
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def _notify(self, kind: str, name: str, record: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(kind, name, record)
+
+    def wait_for_change(self, name: str, timeout: float) -> None:
+        self.store.wait(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self.threads):
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def _require(self, collection: str, name: str, what: str) -> dict[str, Any]:
+        record = self.store.get(collection, name)
+        if record is None:
+            raise ServiceError("ResourceNotFound", f"{what} {name} does not exist.")
+        return record
+
+    def _unique(self, collection: str, name: str, what: str, kind: str) -> None:
+        if self.store.get(collection, name) is not None:
+            raise ServiceError(
+                "ResourceInUse",
+                f"{what} names must be unique within an AWS account and region, and a {what.lower()} "
+                f"with this name already exists ({self.arn(kind, name)})",
+            )
+
+    def _recover(self) -> None:
+        """Jobs a previous run left in progress failed with it."""
+        for collection, key in (
+            ("training_jobs", "TrainingJobStatus"),
+            ("processing_jobs", "ProcessingJobStatus"),
+            ("tuning_jobs", "HyperParameterTuningJobStatus"),
+        ):
+            for record in self.store.values(collection):
+                if record.get(key) in ("InProgress", "Stopping"):
+                    name = next(v for k, v in record.items() if k.endswith("JobName"))
+                    self.store.update(
+                        collection,
+                        name,
+                        **{
+                            key: "Failed",
+                            "FailureReason": "InternalServerError: the local runner stopped during the job",
+                        },
+                    )
+
+    # -- tags -------------------------------------------------------------------
+    def _tag(self, arn: str, tags: list[dict[str, str]] | None) -> None:
+        if tags:
+            current = {t["Key"]: t["Value"] for t in (self.store.get("tags", arn) or {}).get("Tags", [])}
+            current.update({t["Key"]: t["Value"] for t in tags})
+            self.store.put("tags", arn, {"Tags": [{"Key": k, "Value": v} for k, v in current.items()]})
+
+    def op_add_tags(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._tag(p["ResourceArn"], p["Tags"])
+        return {"Tags": p["Tags"]}
+
+    def op_list_tags(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": (self.store.get("tags", p["ResourceArn"]) or {}).get("Tags", [])}
+
+    # -- processing jobs ----------------------------------------------------------
+    def op_create_processing_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ProcessingJobName"]
+        self._unique("processing_jobs", name, "Processing job", "processing-job")
+        arn = self.arn("processing-job", name)
+        now = time.time()
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(ProcessingJobArn=arn, ProcessingJobStatus="InProgress", CreationTime=now, LastModifiedTime=now)
+        self.store.put("processing_jobs", name, record)
+        self._tag(arn, p.get("Tags"))
+        self.processes[name] = jobs.Process()
+        self._spawn(lambda: self._run_processing(name), f"processing-{name}")
+        return {"ProcessingJobArn": arn}
+
+    def _run_processing(self, name: str) -> None:
+        record = self.store.get("processing_jobs", name)
+        process = self.processes[name]
+        self.store.update("processing_jobs", name, ProcessingStartTime=time.time())
+        try:
+            injected = self.faults.job_failure("processing", name)
+            if injected:
+                raise _JobFailed(injected)
+            base = jobs.fresh_dir(self.workdir / "processing" / name)
+            for item in record.get("ProcessingInputs", []):
+                source = item.get("S3Input")
+                if source:
+                    target = jobs.container_path(base, source["LocalPath"])
+                    if jobs.s3.download(source["S3Uri"], target) == 0:
+                        raise _JobFailed(
+                            f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input data '
+                            "source. Please ensure that the bucket exists in the selected region, that objects exist "
+                            "under that S3 prefix, and that the role has permission to read objects."
+                        )
+            outputs = record.get("ProcessingOutputConfig", {}).get("Outputs", [])
+            for item in outputs:
+                if item.get("S3Output"):
+                    jobs.container_path(base, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            app = record["AppSpecification"]
+            cmd = jobs.command(
+                app.get("ContainerEntrypoint"),
+                app.get("ContainerArguments"),
+                ["python3", "-m", "training_code", "process"],
+            )
+            runtime = record.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+            outcome = jobs.run(
+                cmd, base, self.code_dir, record.get("Environment", {}), base / "job.log", process, runtime
+            )
+            if outcome.stopped:
+                self.store.update("processing_jobs", name, ProcessingJobStatus="Stopped", ProcessingEndTime=time.time())
+                return
+            if outcome.returncode != 0:
+                raise _JobFailed(jobs.failure_reason(outcome), outcome.failure)
+            for item in outputs:
+                if item.get("S3Output"):
+                    jobs.s3.upload_dir(
+                        jobs.container_path(base, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"]
+                    )
+            exit_message = base / "output" / "message"
+            fields: dict[str, Any] = {"ProcessingJobStatus": "Completed", "ProcessingEndTime": time.time()}
+            if exit_message.is_file():
+                fields["ExitMessage"] = exit_message.read_text(errors="replace")[:1024]
+            self.store.update("processing_jobs", name, **fields)
+        except _JobFailed as failed:
+            fields = {"ProcessingJobStatus": "Failed", "FailureReason": failed.reason, "ProcessingEndTime": time.time()}
+            if failed.exit_message:
+                fields["ExitMessage"] = failed.exit_message
+            self.store.update("processing_jobs", name, **fields)
+        except Exception as error:  # an infrastructure fault, as SageMaker's InternalServerError
+            self.store.update(
+                "processing_jobs",
+                name,
+                ProcessingJobStatus="Failed",
+                FailureReason=f"InternalServerError: {error}"[:1024],
+                ProcessingEndTime=time.time(),
+            )
+
+    def op_describe_processing_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ProcessingJobName"]
+        record = self.store.get("processing_jobs", name)
+        if record is None:
+            raise ServiceError("ResourceNotFound", f"Could not find requested job with name {name}")
+        return _describe(record, "DescribeProcessingJob")
+
+    def op_stop_processing_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._stop("processing_jobs", p["ProcessingJobName"], "ProcessingJobStatus")
+
+    def op_list_processing_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        summaries = [
+            {
+                k: r.get(k)
+                for k in (
+                    "ProcessingJobName",
+                    "ProcessingJobArn",
+                    "CreationTime",
+                    "ProcessingEndTime",
+                    "LastModifiedTime",
+                    "ProcessingJobStatus",
+                    "FailureReason",
+                    "ExitMessage",
+                )
+            }
+            for r in self._filtered("processing_jobs", p, "ProcessingJobName", "ProcessingJobStatus")
+        ]
+        return {"ProcessingJobSummaries": summaries}
+
+    def _filtered(self, collection: str, p: dict[str, Any], name_key: str, status_key: str) -> list[dict[str, Any]]:
+        records = self.store.values(collection)
+        if p.get("NameContains"):
+            records = [r for r in records if p["NameContains"].lower() in r[name_key].lower()]
+        if p.get("StatusEquals"):
+            records = [r for r in records if r.get(status_key) == p["StatusEquals"]]
+        records.sort(key=lambda r: r["CreationTime"], reverse=p.get("SortOrder", "Descending") == "Descending")
+        return records[: p.get("MaxResults", 100)]
+
+    def _stop(self, collection: str, name: str, status_key: str) -> dict[str, Any]:
+        record = self.store.get(collection, name)
+        if record is None:
+            raise ServiceError("ResourceNotFound", f"Could not find requested job with name {name}")
+        if record[status_key] != "InProgress":
+            raise ServiceError(
+                "ValidationException", f"The job {name} is not in progress (status: {record[status_key]})."
+            )
+        self.store.update(collection, name, **{status_key: "Stopping"})
+        process = self.processes.get(name)
+        if process is not None:
+            process.stop()
+        return {}
+
+    # -- training jobs ------------------------------------------------------------
+    def op_create_training_job(
+        self, p: dict[str, Any], tuning_arn: str | None = None, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        name = p["TrainingJobName"]
+        self._unique("training_jobs", name, "Training job", "training-job")
+        if not p.get("AlgorithmSpecification", {}).get("TrainingImage") and not p.get("AlgorithmSpecification", {}).get(
+            "AlgorithmName"
+        ):
+            raise ServiceError(
+                "ValidationException", "AlgorithmSpecification must specify TrainingImage or AlgorithmName"
+            )
+        arn = self.arn("training-job", name)
+        now = time.time()
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(
+            TrainingJobArn=arn,
+            TrainingJobStatus="InProgress",
+            SecondaryStatus="Starting",
+            ModelArtifacts={"S3ModelArtifacts": ""},
+            CreationTime=now,
+            LastModifiedTime=now,
+            SecondaryStatusTransitions=[
+                {"Status": "Starting", "StartTime": now, "StatusMessage": "Preparing the instances for training"}
+            ],
+        )
+        if tuning_arn:
+            record["TuningJobArn"] = tuning_arn
+        self.store.put("training_jobs", name, record)
+        self._tag(arn, p.get("Tags"))
+        self.processes[name] = jobs.Process()
+        if tuning_arn is None:
+            self._spawn(lambda: self._run_training(name, env or {}), f"training-{name}")
+        return {"TrainingJobArn": arn}
+
+    def _secondary(self, name: str, status: str, message: str, **fields: Any) -> None:
+        record = self.store.get("training_jobs", name)
+        now = time.time()
+        transitions = record.get("SecondaryStatusTransitions", [])
+        if transitions:
+            transitions[-1]["EndTime"] = now
+        transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
+        self.store.update(
+            "training_jobs", name, SecondaryStatus=status, SecondaryStatusTransitions=transitions, **fields
+        )
+
+    def _run_training(self, name: str, env: dict[str, str]) -> None:
+        record = self.store.get("training_jobs", name)
+        process = self.processes[name]
+        started = time.time()
+        try:
+            injected = self.faults.job_failure("training", name)
+            if injected:
+                raise _JobFailed(injected)
+            base = jobs.fresh_dir(self.workdir / "training" / name)
+            self._secondary(name, "Downloading", "Downloading input data", TrainingStartTime=started)
+            jobs.prepare_training(base, record)
+            self._secondary(name, "Training", "Training image download completed. Training in progress.")
+            spec = record["AlgorithmSpecification"]
+            cmd = jobs.command(
+                spec.get("ContainerEntrypoint"),
+                spec.get("ContainerArguments"),
+                ["python3", "-m", "training_code", "train"],
+            )
+            environment = dict(record.get("Environment", {}))
+            environment.update(env)
+            environment.setdefault("TRAINING_JOB_NAME", name)
+            environment.setdefault("TRAINING_JOB_ARN", record["TrainingJobArn"])
+            runtime = record.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+            outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+            metrics = jobs.final_metrics(outcome.log, spec.get("MetricDefinitions", []))
+            now = time.time()
+            metric_list = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in metrics.items()]
+            if outcome.stopped:
+                self._secondary(
+                    name,
+                    "Stopped",
+                    "Training job stopped",
+                    TrainingJobStatus="Stopped",
+                    TrainingEndTime=now,
+                    FinalMetricDataList=metric_list,
+                )
+                return
+            if outcome.returncode != 0:
+                raise _JobFailed(jobs.failure_reason(outcome), metrics=metric_list)
+            self._secondary(name, "Uploading", "Uploading generated training model")
+            output = record["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+            archive = base / "model.tar.gz"
+            jobs.package_model(base, archive)
+            model_uri = f"{output}/{name}/output/model.tar.gz"
+            s3.upload_file(archive, model_uri)
+            data_dir = base / "output" / "data"
+            if any(data_dir.iterdir()):
+                data_archive = base / "output.tar.gz"
+                import tarfile
+
+                with tarfile.open(data_archive, "w:gz") as tar:
+                    for path in sorted(data_dir.iterdir()):
+                        tar.add(path, arcname=path.name)
+                s3.upload_file(data_archive, f"{output}/{name}/output/output.tar.gz")
+            checkpoint = record.get("CheckpointConfig", {}).get("S3Uri")
+            if checkpoint:
+                s3.upload_dir(base / "checkpoints", checkpoint)
+            end = time.time()
+            seconds = max(1, int(end - started))
+            self._secondary(
+                name,
+                "Completed",
+                "Training job completed",
+                TrainingJobStatus="Completed",
+                ModelArtifacts={"S3ModelArtifacts": model_uri},
+                FinalMetricDataList=metric_list,
+                TrainingEndTime=end,
+                TrainingTimeInSeconds=seconds,
+                BillableTimeInSeconds=seconds,
+            )
+        except _JobFailed as failed:
+            self._secondary(
+                name,
+                "Failed",
+                failed.reason[:200],
+                TrainingJobStatus="Failed",
+                FailureReason=failed.reason,
+                TrainingEndTime=time.time(),
+                FinalMetricDataList=failed.metrics or [],
+            )
+        except Exception as error:
+            self._secondary(
+                name,
+                "Failed",
+                "InternalServerError",
+                TrainingJobStatus="Failed",
+                FailureReason=f"InternalServerError: {error}"[:1024],
+                TrainingEndTime=time.time(),
+            )
+
+    def op_describe_training_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["TrainingJobName"]
+        record = self.store.get("training_jobs", name)
+        if record is None:
+            raise ServiceError("ResourceNotFound", f"Requested resource not found: TrainingJob {name}")
+        return _describe(record, "DescribeTrainingJob")
+
+    def op_stop_training_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._stop("training_jobs", p["TrainingJobName"], "TrainingJobStatus")
+
+    def op_list_training_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        summaries = [
+            {
+                k: r.get(k)
+                for k in (
+                    "TrainingJobName",
+                    "TrainingJobArn",
+                    "CreationTime",
+                    "TrainingEndTime",
+                    "LastModifiedTime",
+                    "TrainingJobStatus",
+                )
+            }
+            for r in self._filtered("training_jobs", p, "TrainingJobName", "TrainingJobStatus")
+        ]
+        return {"TrainingJobSummaries": summaries}
+
+    # -- tuning jobs ----------------------------------------------------------------
+    def op_create_hyper_parameter_tuning_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["HyperParameterTuningJobName"]
+        self._unique("tuning_jobs", name, "Hyperparameter tuning job", "hyper-parameter-tuning-job")
+        definition = p.get("TrainingJobDefinition")
+        if definition is None:
+            raise ServiceError(
+                "ValidationException", "The local runner supports TrainingJobDefinition (not TrainingJobDefinitions)"
+            )
+        config = p["HyperParameterTuningJobConfig"]
+        objective = config.get("HyperParameterTuningJobObjective") or definition.get("TuningObjective")
+        if objective is None:
+            raise ServiceError("ValidationException", "HyperParameterTuningJobObjective is required")
+        names = [m["Name"] for m in definition["AlgorithmSpecification"].get("MetricDefinitions", [])]
+        if objective["MetricName"] not in names:
+            raise ServiceError(
+                "ValidationException",
+                f"The objective metric {objective['MetricName']} is not defined in MetricDefinitions "
+                f"({', '.join(names)})",
+            )
+        ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+        limits = config.get("ResourceLimits", {})
+        strategy = strategy_for(
+            config["Strategy"], ranges, limits.get("MaxNumberOfTrainingJobs"), objective["Type"], self.seed
+        )
+        arn = self.arn("hyper-parameter-tuning-job", name)
+        now = time.time()
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(
+            HyperParameterTuningJobArn=arn,
+            HyperParameterTuningJobStatus="InProgress",
+            CreationTime=now,
+            LastModifiedTime=now,
+            TrainingJobStatusCounters={
+                "Completed": 0,
+                "InProgress": 0,
+                "RetryableError": 0,
+                "NonRetryableError": 0,
+                "Stopped": 0,
+            },
+            ObjectiveStatusCounters={"Succeeded": 0, "Pending": 0, "Failed": 0},
+        )
+        self.store.put("tuning_jobs", name, record)
+        self._tag(arn, p.get("Tags"))
+        self.processes[name] = jobs.Process()
+        self._spawn(lambda: self._run_tuning(name, strategy, objective), f"tuning-{name}")
+        return {"HyperParameterTuningJobArn": arn}
+
+    def _run_tuning(self, name: str, strategy, objective: dict[str, str]) -> None:
+        record = self.store.get("tuning_jobs", name)
+        stop = self.processes[name].stop_requested
+        try:
+            injected = self.faults.job_failure("tuning", name)
+            if injected:
+                raise _JobFailed(injected)
+            definition = record["TrainingJobDefinition"]
+            limits = record["HyperParameterTuningJobConfig"].get("ResourceLimits", {})
+            parallel = max(1, limits.get("MaxParallelTrainingJobs", 1))
+            threads = str(max(1, (os.cpu_count() or 1) // parallel))
+            env = {"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+            goal = objective["Type"]
+            results: list[dict[str, Any]] = []
+            launched = 0
+            running: dict[Any, tuple[str, Any, dict[str, str]]] = {}
+            with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=f"tuning-{name}") as pool:
+                while True:
+                    while not stop.is_set() and len(running) < parallel and launched < strategy.total():
+                        suggestion = strategy.suggest()
+                        if suggestion is None:
+                            break
+                        token, tuned = suggestion
+                        launched += 1
+                        job = f"{name}-{launched:03d}-{secrets.token_hex(4)}"
+                        hyperparameters = dict(definition.get("StaticHyperParameters", {}))
+                        hyperparameters.update(tuned)
+                        hyperparameters["_tuning_objective_metric"] = objective["MetricName"]
+                        request = {k: v for k, v in definition.items() if k in _TRAINING_KEYS}
+                        request.update(TrainingJobName=job, HyperParameters=hyperparameters)
+                        self.op_create_training_job(request, tuning_arn=record["HyperParameterTuningJobArn"])
+                        future = pool.submit(self._run_training, job, env)
+                        running[future] = (job, token, tuned)
+                        self._tuning_counters(name, results, len(running))
+                    if not running:
+                        break
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job, token, tuned = running.pop(future)
+                        described = self.store.get("training_jobs", job)
+                        value = next(
+                            (
+                                m["Value"]
+                                for m in described.get("FinalMetricDataList", [])
+                                if m["MetricName"] == objective["MetricName"]
+                            ),
+                            None,
+                        )
+                        if described["TrainingJobStatus"] != "Completed":
+                            value = None
+                        strategy.report(token, value)
+                        results.append({"job": job, "record": described, "tuned": tuned, "value": value})
+                    self._tuning_counters(name, results, len(running))
+            best = None
+            for result in results:
+                if result["value"] is None:
+                    continue
+                if best is None or (
+                    result["value"] > best["value"] if goal == "Maximize" else result["value"] < best["value"]
+                ):
+                    best = result
+            end = time.time()
+            if stop.is_set():
+                self.store.update(
+                    "tuning_jobs", name, HyperParameterTuningJobStatus="Stopped", HyperParameterTuningEndTime=end
+                )
+                return
+            if best is None:
+                first = next(
+                    (r["record"].get("FailureReason") for r in results if r["record"].get("FailureReason")),
+                    "no objective metric was reported",
+                )
+                reason = (
+                    f"No training job succeeded after {len(results)} attempts. Please take a look at the "
+                    f"training job failures to get more details. First failure: {first}"
+                )
+                raise _JobFailed(reason[:1024])
+            self.store.update(
+                "tuning_jobs",
+                name,
+                HyperParameterTuningJobStatus="Completed",
+                HyperParameterTuningEndTime=end,
+                BestTrainingJob=self._summary(name, best, objective),
+            )
+        except _JobFailed as failed:
+            self.store.update(
+                "tuning_jobs",
+                name,
+                HyperParameterTuningJobStatus="Failed",
+                FailureReason=failed.reason,
+                HyperParameterTuningEndTime=time.time(),
+            )
+        except ServiceError as error:
+            self.store.update(
+                "tuning_jobs",
+                name,
+                HyperParameterTuningJobStatus="Failed",
+                FailureReason=f"{error.code}: {error.message}"[:1024],
+                HyperParameterTuningEndTime=time.time(),
+            )
+        except Exception as error:
+            self.store.update(
+                "tuning_jobs",
+                name,
+                HyperParameterTuningJobStatus="Failed",
+                FailureReason=f"InternalServerError: {error}"[:1024],
+                HyperParameterTuningEndTime=time.time(),
+            )
+
+    def _summary(self, tuning: str, result: dict[str, Any], objective: dict[str, str]) -> dict[str, Any]:
+        record = result["record"]
+        summary = {
+            "TrainingJobName": record["TrainingJobName"],
+            "TrainingJobArn": record["TrainingJobArn"],
+            "TuningJobName": tuning,
+            "CreationTime": record["CreationTime"],
+            "TrainingStartTime": record.get("TrainingStartTime"),
+            "TrainingEndTime": record.get("TrainingEndTime"),
+            "TrainingJobStatus": record["TrainingJobStatus"],
+            "TunedHyperParameters": result["tuned"],
+            "FailureReason": record.get("FailureReason"),
+            "ObjectiveStatus": "Succeeded" if result["value"] is not None else "Failed",
+        }
+        if result["value"] is not None:
+            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "Type": objective["Type"],
+                "MetricName": objective["MetricName"],
+                "Value": result["value"],
+            }
+        return summary
+
+    def _tuning_counters(self, name: str, results: list[dict[str, Any]], running: int) -> None:
+        statuses = [r["record"]["TrainingJobStatus"] for r in results]
+        self.store.update(
+            "tuning_jobs",
+            name,
+            TrainingJobStatusCounters={
+                "Completed": statuses.count("Completed"),
+                "InProgress": running,
+                "RetryableError": 0,
+                "NonRetryableError": statuses.count("Failed"),
+                "Stopped": statuses.count("Stopped"),
+            },
+            ObjectiveStatusCounters={
+                "Succeeded": sum(1 for r in results if r["value"] is not None),
+                "Pending": running,
+                "Failed": sum(1 for r in results if r["value"] is None),
+            },
+        )
+
+    def op_describe_hyper_parameter_tuning_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["HyperParameterTuningJobName"]
+        record = self.store.get("tuning_jobs", name)
+        if record is None:
+            raise ServiceError("ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}")
+        return _describe(record, "DescribeHyperParameterTuningJob")
+
+    def op_stop_hyper_parameter_tuning_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["HyperParameterTuningJobName"]
+        self._stop("tuning_jobs", name, "HyperParameterTuningJobStatus")
+        tuning_arn = self.store.get("tuning_jobs", name)["HyperParameterTuningJobArn"]
+        for record in self.store.values("training_jobs"):
+            if record.get("TuningJobArn") == tuning_arn and record["TrainingJobStatus"] == "InProgress":
+                self._stop("training_jobs", record["TrainingJobName"], "TrainingJobStatus")
+        return {}
+
+    def op_list_training_jobs_for_hyper_parameter_tuning_job(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["HyperParameterTuningJobName"]
+        tuning = self.store.get("tuning_jobs", name)
+        if tuning is None:
+            raise ServiceError("ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}")
+        objective = tuning["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective", {})
+        static = tuning["TrainingJobDefinition"].get("StaticHyperParameters", {})
+        summaries = []
+        for record in self.store.values("training_jobs"):
+            if record.get("TuningJobArn") != tuning["HyperParameterTuningJobArn"]:
+                continue
+            value = next(
+                (
+                    m["Value"]
+                    for m in record.get("FinalMetricDataList", [])
+                    if m["MetricName"] == objective.get("MetricName")
+                ),
+                None,
+            )
+            if record["TrainingJobStatus"] != "Completed":
+                value = None
+            tuned = {
+                k: v for k, v in record.get("HyperParameters", {}).items() if k not in static and not k.startswith("_")
+            }
+            summaries.append(self._summary(name, {"record": record, "tuned": tuned, "value": value}, objective))
+        if p.get("StatusEquals"):
+            summaries = [s for s in summaries if s["TrainingJobStatus"] == p["StatusEquals"]]
+        summaries.sort(key=lambda s: s["CreationTime"])
+        return {"TrainingJobSummaries": summaries[: p.get("MaxResults", 100)]}
+
+    # -- models and endpoint configs ---------------------------------------------------
+    def op_create_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelName"]
+        if self.store.get("models", name) is not None:
+            raise ServiceError(
+                "ValidationException", f'Cannot create already existing model "{self.arn("model", name)}".'
+            )
+        if not p.get("PrimaryContainer") and not p.get("Containers"):
+            raise ServiceError("ValidationException", "Either PrimaryContainer or Containers must be specified")
+        arn = self.arn("model", name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(ModelArn=arn, CreationTime=time.time())
+        self.store.put("models", name, record)
+        self._tag(arn, p.get("Tags"))
+        return {"ModelArn": arn}
+
+    def op_describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self.store.get("models", p["ModelName"])
+        if record is None:
+            raise ServiceError("ValidationException", f'Could not find model "{self.arn("model", p["ModelName"])}".')
+        return _describe(record, "DescribeModel")
+
+    def op_delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.op_describe_model(p)
+        self.store.delete("models", p["ModelName"])
+        return {}
+
+    def op_create_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointConfigName"]
+        if self.store.get("endpoint_configs", name) is not None:
+            raise ServiceError(
+                "ValidationException",
+                f'Cannot create already existing endpoint configuration "{self.arn("endpoint-config", name)}".',
+            )
+        for variant in p["ProductionVariants"]:
+            if variant.get("ModelName") and self.store.get("models", variant["ModelName"]) is None:
+                raise ServiceError(
+                    "ValidationException", f'Could not find model "{self.arn("model", variant["ModelName"])}".'
+                )
+        arn = self.arn("endpoint-config", name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(EndpointConfigArn=arn, CreationTime=time.time())
+        self.store.put("endpoint_configs", name, record)
+        self._tag(arn, p.get("Tags"))
+        return {"EndpointConfigArn": arn}
+
+    def op_describe_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self.store.get("endpoint_configs", p["EndpointConfigName"])
+        if record is None:
+            raise ServiceError(
+                "ValidationException",
+                f'Could not find endpoint configuration "{self.arn("endpoint-config", p["EndpointConfigName"])}".',
+            )
+        return _describe(record, "DescribeEndpointConfig")
+
+    def op_delete_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.op_describe_endpoint_config(p)
+        self.store.delete("endpoint_configs", p["EndpointConfigName"])
+        return {}
+
+    # -- endpoints -----------------------------------------------------------------------
+    def _config_for(self, config_name: str) -> dict[str, Any]:
+        config = self.store.get("endpoint_configs", config_name)
+        if config is None:
+            raise ServiceError(
+                "ValidationException",
+                f'Could not find endpoint configuration "{self.arn("endpoint-config", config_name)}".',
+            )
+        return config
+
+    def _container(self, config: dict[str, Any]) -> tuple[dict[str, Any], str | None, dict[str, str]]:
+        variant = max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0))
+        model = self.store.get("models", variant.get("ModelName", ""))
+        if model is None:
+            raise endpoints.DeploymentError(f'Could not find model "{variant.get("ModelName")}".')
+        container = model.get("PrimaryContainer") or model["Containers"][0]
+        data_url = container.get("ModelDataUrl")
+        if not data_url and container.get("ModelPackageName"):
+            package = self._find_package(container["ModelPackageName"])
+            if package:
+                data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
+        environment = dict(model.get("PrimaryContainer", {}).get("Environment", {}))
+        return variant, data_url, environment
+
+    def _variants(self, config: dict[str, Any], image: str | None) -> list[dict[str, Any]]:
+        out = []
+        for variant in config["ProductionVariants"]:
+            count = variant.get("InitialInstanceCount", 1)
+            weight = variant.get("InitialVariantWeight", 1.0)
+            summary = {
+                "VariantName": variant["VariantName"],
+                "CurrentWeight": weight,
+                "DesiredWeight": weight,
+                "CurrentInstanceCount": count,
+                "DesiredInstanceCount": count,
+            }
+            if image:
+                summary["DeployedImages"] = [
+                    {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": time.time()}
+                ]
+            out.append(summary)
+        return out
+
+    def op_create_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointName"]
+        if self.store.get("endpoints", name) is not None:
+            raise ServiceError(
+                "ValidationException", f'Cannot create already existing endpoint "{self.arn("endpoint", name)}".'
+            )
+        self._config_for(p["EndpointConfigName"])
+        arn = self.arn("endpoint", name)
+        now = time.time()
+        record = {
+            "EndpointName": name,
+            "EndpointArn": arn,
+            "EndpointConfigName": p["EndpointConfigName"],
+            "EndpointStatus": "Creating",
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "local": {},
+        }
+        self.store.put("endpoints", name, record)
+        self._tag(arn, p.get("Tags"))
+        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], creating=True), f"endpoint-{name}")
+        return {"EndpointArn": arn}
+
+    def op_update_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointName"]
+        record = self.store.get("endpoints", name)
+        if record is None:
+            raise ServiceError("ValidationException", f'Could not find endpoint "{self.arn("endpoint", name)}".')
+        if record["EndpointStatus"] not in ("InService", "Failed"):
+            raise ServiceError("ValidationException", f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
+        if record["EndpointStatus"] == "Failed" and not record.get("local", {}).get("pid"):
+            raise ServiceError("ValidationException", f'Cannot update failed endpoint "{record["EndpointArn"]}".')
+        self._config_for(p["EndpointConfigName"])
+        self.store.update("endpoints", name, EndpointStatus="Updating", FailureReason=None)
+        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], creating=False), f"endpoint-{name}")
+        return {"EndpointArn": record["EndpointArn"]}
+
+    def _deploy(self, name: str, config_name: str, creating: bool) -> None:
+        previous = self.store.get("endpoints", name)
+        try:
+            injected = self.faults.job_failure("endpoint", name)
+            if injected:
+                raise endpoints.DeploymentError(injected)
+            config = self._config_for(config_name)
+            variant, data_url, environment = self._container(config)
+            directory = self.workdir / "endpoints" / name / secrets.token_hex(4)
+            deployment = endpoints.start(directory, data_url, environment, self.code_dir)
+            model = self.store.get("models", variant["ModelName"]) or {}
+            image = (model.get("PrimaryContainer") or {}).get("Image")
+            self.store.update(
+                "endpoints",
+                name,
+                EndpointStatus="InService",
+                EndpointConfigName=config_name,
+                ProductionVariants=self._variants(config, image),
+                FailureReason=None,
+                local={**deployment.to_dict(), "url": deployment.url, "config": config_name},
+            )
+            old = previous.get("local") if previous else None
+            if old and old.get("pid") != deployment.pid:
+                endpoints.stop(old)
+                shutil.rmtree(old.get("directory", ""), ignore_errors=True)
+        except (endpoints.DeploymentError, ServiceError) as error:
+            reason = str(error.message if isinstance(error, ServiceError) else error)[:1024]
+            self.store.update("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
+        except Exception as error:
+            self.store.update(
+                "endpoints", name, EndpointStatus="Failed", FailureReason=f"InternalServerError: {error}"[:1024]
+            )
+
+    def op_describe_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self.store.get("endpoints", p["EndpointName"])
+        if record is None:
+            raise ServiceError(
+                "ValidationException", f'Could not find endpoint "{self.arn("endpoint", p["EndpointName"])}".'
+            )
+        return _describe(record, "DescribeEndpoint")
+
+    def op_list_endpoints(self, p: dict[str, Any]) -> dict[str, Any]:
+        records = self._filtered("endpoints", p, "EndpointName", "EndpointStatus")
+        return {
+            "Endpoints": [
+                {k: r[k] for k in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")}
+                for r in records
+            ]
+        }
+
+    def op_delete_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self.store.get("endpoints", p["EndpointName"])
+        if record is None:
+            raise ServiceError(
+                "ValidationException", f'Could not find endpoint "{self.arn("endpoint", p["EndpointName"])}".'
+            )
+        endpoints.stop(record.get("local"))
+        self.store.delete("endpoints", p["EndpointName"])
+        return {}
+
+    def endpoint_url(self, name: str) -> str | None:
+        record = self.store.get("endpoints", name)
+        return (record or {}).get("local", {}).get("url")
+
+    def restart_endpoints(self) -> None:
+        """Endpoints recorded InService whose server is gone (a reboot) start again on their port."""
+        for record in self.store.values("endpoints"):
+            local = record.get("local") or {}
+            if record["EndpointStatus"] != "InService" or not local.get("pid"):
+                continue
+            if endpoints.alive(local["pid"]) and endpoints.ping(local["port"]):
+                continue
+            self._deploy(record["EndpointName"], local.get("config", record["EndpointConfigName"]), creating=False)
+
+    def stop_endpoints(self, delete: bool = False) -> list[str]:
+        stopped = []
+        for record in self.store.values("endpoints"):
+            endpoints.stop(record.get("local"))
+            stopped.append(record["EndpointName"])
+            if delete:
+                self.store.delete("endpoints", record["EndpointName"])
+        return stopped
+
+    def invoke_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        """sagemaker-runtime InvokeEndpoint, forwarded to the endpoint's server."""
+        record = self.store.get("endpoints", p["EndpointName"])
+        if record is None or record["EndpointStatus"] not in ("InService", "Updating"):
+            raise ServiceError(
+                "ValidationException",
+                f"Endpoint {self.arn('endpoint', p['EndpointName'])} of account {self.account} not found.",
+            )
+        url = record.get("local", {}).get("url")
+        body = p.get("Body", b"")
+        headers = {"Content-Type": p.get("ContentType", "text/csv"), "Accept": p.get("Accept", "application/json")}
+        try:
+            response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
+        except httpx.HTTPError as error:
+            raise ServiceError("ModelError", f"Received server error from primary: {error}", 424) from None
+        if response.status_code >= 400:
+            raise ServiceError(
+                "ModelError",
+                f'Received client error ({response.status_code}) from primary with message "{response.text[:500]}".',
+                424,
+            )
+        return {
+            "Body": response.content,
+            "ContentType": response.headers.get("content-type", ""),
+            "InvokedProductionVariant": "AllTraffic",
+        }
+
+    # -- model registry -------------------------------------------------------------------
+    def op_create_model_package_group(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelPackageGroupName"]
+        if self.store.get("model_package_groups", name) is not None:
+            raise ServiceError(
+                "ValidationException", f"Model Package Group already exists: {self.arn('model-package-group', name)}"
+            )
+        arn = self.arn("model-package-group", name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(
+            ModelPackageGroupArn=arn, CreationTime=time.time(), CreatedBy={}, ModelPackageGroupStatus="Completed"
+        )
+        self.store.put("model_package_groups", name, record)
+        return {"ModelPackageGroupArn": arn}
+
+    def ensure_model_package_group(self, name: str, description: str = "") -> None:
+        if self.store.get("model_package_groups", name) is None:
+            self.op_create_model_package_group(
+                {"ModelPackageGroupName": name, "ModelPackageGroupDescription": description}
+            )
+
+    def op_describe_model_package_group(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelPackageGroupName"].rsplit("/", 1)[-1]
+        record = self.store.get("model_package_groups", name)
+        if record is None:
+            raise ServiceError("ValidationException", f"ModelPackageGroup {name} does not exist.")
+        return _describe(record, "DescribeModelPackageGroup")
+
+    def op_create_model_package(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = p.get("ModelPackageGroupName")
+        if group:
+            group = group.rsplit("/", 1)[-1]
+            if self.store.get("model_package_groups", group) is None:
+                raise ServiceError("ValidationException", f"Model Package Group {group} does not exist.")
+            version = 1 + sum(1 for r in self.store.values("model_packages") if r.get("ModelPackageGroupName") == group)
+            key = f"{group}/{version}"
+            arn = self.arn("model-package", key)
+            extra = {"ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageName": group}
+        else:
+            key = p.get("ModelPackageName") or ""
+            if not key:
+                raise ServiceError("ValidationException", "ModelPackageGroupName or ModelPackageName is required")
+            arn = self.arn("model-package", key)
+            extra = {"ModelPackageName": key}
+        now = time.time()
+        record = {k: v for k, v in p.items() if k not in ("Tags", "ClientToken")}
+        record.update(extra)
+        record.update(
+            ModelPackageArn=arn,
+            CreationTime=now,
+            LastModifiedTime=now,
+            ModelPackageStatus="Completed",
+            ModelPackageStatusDetails={"ValidationStatuses": [], "ImageScanStatuses": []},
+        )
+        if group:
+            record.setdefault("ModelApprovalStatus", "PendingManualApproval")
+        self.store.put("model_packages", key, record)
+        self._tag(arn, p.get("Tags"))
+        return {"ModelPackageArn": arn}
+
+    def _find_package(self, name_or_arn: str) -> dict[str, Any] | None:
+        for record in self.store.values("model_packages"):
+            if (
+                name_or_arn in (record["ModelPackageArn"], record.get("ModelPackageName"))
+                and record.get("ModelPackageVersion") is None
+            ):
+                return record
+            if name_or_arn == record["ModelPackageArn"]:
+                return record
+        return None
+
+    def op_describe_model_package(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self._find_package(p["ModelPackageName"])
+        if record is None:
+            raise ServiceError("ValidationException", f"ModelPackage {p['ModelPackageName']} does not exist.")
+        return _describe(record, "DescribeModelPackage")
+
+    def op_update_model_package(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self._find_package(p["ModelPackageArn"])
+        if record is None:
+            raise ServiceError("ValidationException", f"ModelPackage {p['ModelPackageArn']} does not exist.")
+        key = (
+            f"{record['ModelPackageGroupName']}/{record['ModelPackageVersion']}"
+            if record.get("ModelPackageVersion")
+            else record["ModelPackageName"]
+        )
+        fields = {k: v for k, v in p.items() if k != "ModelPackageArn"}
+        self.store.update("model_packages", key, **fields)
+        return {"ModelPackageArn": record["ModelPackageArn"]}
+
+    def op_list_model_packages(self, p: dict[str, Any]) -> dict[str, Any]:
+        records = self.store.values("model_packages")
+        if p.get("ModelPackageGroupName"):
+            group = p["ModelPackageGroupName"].rsplit("/", 1)[-1]
+            records = [r for r in records if r.get("ModelPackageGroupName") == group]
+        if p.get("ModelApprovalStatus"):
+            records = [r for r in records if r.get("ModelApprovalStatus") == p["ModelApprovalStatus"]]
+        records.sort(key=lambda r: r["CreationTime"], reverse=p.get("SortOrder", "Ascending") == "Descending")
+        keys = (
+            "ModelPackageName",
+            "ModelPackageGroupName",
+            "ModelPackageVersion",
+            "ModelPackageArn",
+            "ModelPackageDescription",
+            "CreationTime",
+            "ModelPackageStatus",
+            "ModelApprovalStatus",
+        )
+        return {"ModelPackageSummaryList": [{k: r.get(k) for k in keys} for r in records[: p.get("MaxResults", 100)]]}
+
+
+_TRAINING_KEYS = {
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "RetryStrategy",
+    "Environment",
+}
+
+
+class _JobFailed(Exception):
+    def __init__(self, reason: str, exit_message: str | None = None, metrics: list | None = None):
+        super().__init__(reason)
+        self.reason = reason[:1024]
+        self.exit_message = exit_message
+        self.metrics = metrics

@@ -1,0 +1,355 @@
+"""A small hand-written cloud assembly that uses the integrations the way the real pipeline does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from training_code.metrics import METRIC_DEFINITIONS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PY = sys.executable
+
+ROLE = {"Fn::GetAtt": ["SageMakerRole", "Arn"]}
+BUCKET = {"Fn::ImportValue": "Storage:DataBucketName"}
+
+
+def _join(*parts):
+    return {"Fn::Join": ["", list(parts)]}
+
+
+def definition(max_jobs: int = 4, parallel: int = 2) -> dict:
+    """The ASL as CDK would write it, with `__TOKEN__` placeholders for the template's tokens."""
+    s3 = "s3://__BUCKET__"
+    training_definition = {
+        "StaticHyperParameters": {"algorithm.$": "$.algorithm", "objective": "binary:logistic", "num_round": "20"},
+        "AlgorithmSpecification": {
+            "TrainingImage": "__ACCOUNT__.dkr.ecr.__REGION__.amazonaws.com/training:latest",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": METRIC_DEFINITIONS,
+        },
+        "RoleArn": "__ROLE__",
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri.$": f"States.Format('{s3}/runs/{{}}/processed/train', $$.Execution.Name)",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            },
+            {
+                "ChannelName": "validation",
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri.$": f"States.Format('{s3}/runs/{{}}/processed/validation', $$.Execution.Name)",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            },
+        ],
+        "OutputDataConfig": {"S3OutputPath.$": f"States.Format('{s3}/runs/{{}}/models/', $$.Execution.Name)"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    sagemaker_retry = [
+        {
+            "ErrorEquals": ["SageMaker.AmazonSageMakerException"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 3,
+            "BackoffRate": 2,
+        },
+    ]
+    fail_catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "HandleFailure"}]
+    states = {
+        "Validate": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "__VALIDATE_ARN__", "Payload.$": "$"},
+            "ResultSelector": {"input.$": "$.Payload"},
+            "OutputPath": "$.input",
+            "Retry": [
+                {
+                    "ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"],
+                    "IntervalSeconds": 1,
+                    "MaxAttempts": 2,
+                }
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "InvalidInput"}],
+            "Next": "Process",
+        },
+        "InvalidInput": {"Type": "Fail", "Error": "InvalidInput", "CausePath": "$.error.Cause"},
+        "Process": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+            "Parameters": {
+                "ProcessingJobName.$": "States.Format('proc-{}', $$.Execution.Name)",
+                "RoleArn": "__ROLE__",
+                "AppSpecification": {
+                    "ImageUri": "__ACCOUNT__.dkr.ecr.__REGION__.amazonaws.com/training:latest",
+                    "ContainerEntrypoint": ["python3", "-m", "training_code", "process"],
+                },
+                "ProcessingResources": {
+                    "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 10}
+                },
+                "ProcessingInputs": [
+                    {
+                        "InputName": "raw",
+                        "S3Input": {
+                            "S3Uri.$": "$.data_uri",
+                            "LocalPath": "/opt/ml/processing/input",
+                            "S3DataType": "S3Prefix",
+                            "S3InputMode": "File",
+                        },
+                    }
+                ],
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {
+                            "OutputName": n,
+                            "S3Output": {
+                                "S3Uri.$": f"States.Format('{s3}/runs/{{}}/processed/{n}', $$.Execution.Name)",
+                                "LocalPath": f"/opt/ml/processing/{n}",
+                                "S3UploadMode": "EndOfJob",
+                            },
+                        }
+                        for n in ("train", "validation", "test", "baseline")
+                    ]
+                },
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            },
+            "ResultPath": "$.processing",
+            "ResultSelector": {"status.$": "$.ProcessingJobStatus"},
+            "Retry": sagemaker_retry,
+            "Catch": fail_catch,
+            "Next": "Tune",
+        },
+        "Tune": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createHyperParameterTuningJob.sync",
+            "Parameters": {
+                "HyperParameterTuningJobName.$": (
+                    "States.Format('hpo-{}', States.ArrayGetItem(States.StringSplit($$.Execution.Name, '-'), 0))"
+                ),
+                "HyperParameterTuningJobConfig": {
+                    "Strategy": "Random",
+                    "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
+                    "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": parallel},
+                    "ParameterRanges": {
+                        "IntegerParameterRanges": [
+                            {"Name": "max_depth", "MinValue": "2", "MaxValue": "6", "ScalingType": "Auto"}
+                        ],
+                        "ContinuousParameterRanges": [
+                            {"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5", "ScalingType": "Logarithmic"}
+                        ],
+                    },
+                },
+                "TrainingJobDefinition": training_definition,
+            },
+            "ResultSelector": {
+                "name.$": "$.BestTrainingJob.TrainingJobName",
+                "value.$": "$.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value",
+                "model_data.$": (
+                    f"States.Format('{s3}/runs/{{}}/models/{{}}/output/model.tar.gz', "
+                    "$$.Execution.Name, $.BestTrainingJob.TrainingJobName)"
+                ),
+            },
+            "ResultPath": "$.best",
+            "Retry": sagemaker_retry,
+            "Catch": fail_catch,
+            "Next": "Gate",
+        },
+        "Gate": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.best.value", "NumericGreaterThanEqualsPath": "$.threshold", "Next": "Register"}
+            ],
+            "Default": "QualityGateFailed",
+        },
+        "QualityGateFailed": {
+            "Type": "Fail",
+            "Error": "QualityGateFailed",
+            "Cause": "the best model is below the threshold",
+        },
+        "Register": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+            "Parameters": {
+                "ModelPackageGroupName": "__GROUP__",
+                "ModelApprovalStatus": "Approved",
+                "InferenceSpecification": {
+                    "Containers": [
+                        {
+                            "Image": "__ACCOUNT__.dkr.ecr.__REGION__.amazonaws.com/training:latest",
+                            "ModelDataUrl.$": "$.best.model_data",
+                        }
+                    ],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["application/json"],
+                },
+            },
+            "ResultSelector": {"arn.$": "$.ModelPackageArn"},
+            "ResultPath": "$.package",
+            "Catch": fail_catch,
+            "Next": "CreateModel",
+        },
+        "CreateModel": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createModel",
+            "Parameters": {
+                "ModelName.$": "States.Format('model-{}', $$.Execution.Name)",
+                "ExecutionRoleArn": "__ROLE__",
+                "PrimaryContainer": {
+                    "Image": "__ACCOUNT__.dkr.ecr.__REGION__.amazonaws.com/training:latest",
+                    "ModelDataUrl.$": "$.best.model_data",
+                },
+            },
+            "ResultPath": None,
+            "Retry": sagemaker_retry,
+            "Catch": fail_catch,
+            "Next": "CreateConfig",
+        },
+        "CreateConfig": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createEndpointConfig",
+            "Parameters": {
+                "EndpointConfigName.$": "States.Format('config-{}', $$.Execution.Name)",
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName.$": "States.Format('model-{}', $$.Execution.Name)",
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                ],
+            },
+            "ResultPath": None,
+            "Catch": fail_catch,
+            "Next": "FindEndpoint",
+        },
+        "FindEndpoint": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
+            "Parameters": {"EndpointName": "fixture-endpoint"},
+            "ResultPath": None,
+            "Catch": [{"ErrorEquals": ["SageMaker.SageMakerException"], "ResultPath": None, "Next": "CreateEndpoint"}],
+            "Next": "UpdateEndpoint",
+        },
+        "CreateEndpoint": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createEndpoint",
+            "Parameters": {
+                "EndpointName": "fixture-endpoint",
+                "EndpointConfigName.$": "States.Format('config-{}', $$.Execution.Name)",
+            },
+            "ResultPath": None,
+            "Retry": sagemaker_retry,
+            "Catch": fail_catch,
+            "Next": "WaitEndpoint",
+        },
+        "UpdateEndpoint": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:updateEndpoint",
+            "Parameters": {
+                "EndpointName": "fixture-endpoint",
+                "EndpointConfigName.$": "States.Format('config-{}', $$.Execution.Name)",
+            },
+            "ResultPath": None,
+            "Retry": sagemaker_retry,
+            "Catch": fail_catch,
+            "Next": "WaitEndpoint",
+        },
+        "WaitEndpoint": {"Type": "Wait", "Seconds": 30, "Next": "DescribeEndpoint"},
+        "DescribeEndpoint": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
+            "Parameters": {"EndpointName": "fixture-endpoint"},
+            "ResultPath": "$.endpoint",
+            "Catch": fail_catch,
+            "Next": "EndpointReady",
+        },
+        "EndpointReady": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.endpoint.EndpointStatus", "StringEquals": "InService", "Next": "Done"},
+                {"Variable": "$.endpoint.EndpointStatus", "StringEquals": "Failed", "Next": "EndpointFailed"},
+            ],
+            "Default": "WaitEndpoint",
+        },
+        "EndpointFailed": {"Type": "Fail", "Error": "EndpointFailed", "CausePath": "$.endpoint.FailureReason"},
+        "Done": {"Type": "Succeed"},
+        "HandleFailure": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+    return {"StartAt": "Validate", "States": states}
+
+
+_TOKENS = {
+    "__BUCKET__": BUCKET,
+    "__ROLE__": ROLE,
+    "__VALIDATE_ARN__": {"Fn::GetAtt": ["ValidateFn", "Arn"]},
+    "__GROUP__": {"Ref": "Registry"},
+    "__ACCOUNT__": {"Ref": "AWS::AccountId"},
+    "__REGION__": {"Ref": "AWS::Region"},
+}
+
+
+def _tokenize(text: str) -> dict:
+    parts: list = []
+    while text:
+        positions = [(text.find(k), k) for k in _TOKENS if k in text]
+        if not positions:
+            parts.append(text)
+            break
+        index, key = min(positions)
+        parts.append(text[:index])
+        parts.append(_TOKENS[key])
+        text = text[index + len(key) :]
+    return _join(*[p for p in parts if p != ""])
+
+
+def write_assembly(directory: Path, max_jobs: int = 4, parallel: int = 2) -> Path:
+    """A cdk.out-like directory: a storage stack exporting the bucket, a pipeline stack with the state machine."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(FIXTURES / "asset.validate", directory / "asset.validate", dirs_exist_ok=True)
+    storage = {
+        "Resources": {"DataBucket": {"Type": "AWS::S3::Bucket", "Properties": {}}},
+        "Outputs": {
+            "DataBucketName": {"Value": {"Ref": "DataBucket"}, "Export": {"Name": "Storage:DataBucketName"}},
+        },
+    }
+    pipeline = {
+        "Resources": {
+            "SageMakerRole": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "Registry": {
+                "Type": "AWS::SageMaker::ModelPackageGroup",
+                "Properties": {"ModelPackageGroupName": "fixture-models"},
+            },
+            "Alerts": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "ValidateFn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Handler": "index.handler",
+                    "Runtime": "python3.12",
+                    "Environment": {"Variables": {"DATA_BUCKET": BUCKET}},
+                },
+                "Metadata": {"aws:asset:path": "asset.validate"},
+            },
+            "StateMachine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["SageMakerRole", "Arn"]},
+                    "DefinitionString": _tokenize(json.dumps(definition(max_jobs, parallel))),
+                },
+            },
+        }
+    }
+    (directory / "Storage.template.json").write_text(json.dumps(storage, indent=1))
+    (directory / "Pipeline.template.json").write_text(json.dumps(pipeline, indent=1))
+    return directory
