@@ -152,3 +152,16 @@ def test_builtin_response_shapes(tmp_path, algorithm, data, key, fields):
     assert len(records) == 4 and set(records[0]) == fields
     status, out = call_app(make_app(model_dir), body=csv_rows(x[:4]), accept="text/csv")
     assert status == 200 and len(out.decode().splitlines()) == 4
+
+
+def test_large_request_bounded_by_server_timeout(classifier_dir, rows):
+    from training_code.predictor import Predictor
+    from training_code.serving import THREAD_ROWS, App
+
+    slow = App(Predictor(classifier_dir), max_payload=64 * 1024 * 1024, timeout=1e-6, workers=1)
+    body = csv_rows(np.repeat(rows[:1], THREAD_ROWS + 10, axis=0))
+    status, out = call_app(slow, body=body)
+    assert status == 504 and out.decode().startswith("inference exceeded SAGEMAKER_MODEL_SERVER_TIMEOUT")
+    fast = App(Predictor(classifier_dir), max_payload=64 * 1024 * 1024, timeout=60, workers=1)
+    status, out = call_app(fast, body=body, accept="text/csv")
+    assert status == 200 and len(out.split()) == THREAD_ROWS + 10

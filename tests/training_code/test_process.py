@@ -116,3 +116,25 @@ def test_process_cli_as_container_arguments(ml_base):
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"train": 105, "validation": 22, "test": 23}
+
+
+def test_evaluate_errors(ml_base, classifier_dir):
+    import tarfile
+
+    from training_code.evaluate import main as evaluate_main
+
+    assert evaluate_main([]) == 2
+    assert (ml_base / "output" / "failure").read_text().startswith("model archive")
+    model = ml_base / "processing" / "model"
+    model.mkdir(parents=True)
+    with tarfile.open(model / "model.tar.gz", "w:gz") as tar:
+        for path in classifier_dir.iterdir():
+            tar.add(path, arcname=path.name)
+    assert evaluate_main([]) == 2
+    assert (ml_base / "output" / "failure").read_text().startswith("channel 'test' has no files")
+    test = ml_base / "processing" / "test"
+    test.mkdir(parents=True)
+    (test / "t.csv").write_text("1,2,3\n0,4,5\n")
+    assert evaluate_main([]) == 2
+    assert (ml_base / "output" / "failure").read_text().startswith(
+        "test data has 2 features but the model was trained on 30")
