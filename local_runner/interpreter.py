@@ -4,6 +4,7 @@
   service `sagemaker` gets `StateTaskServiceSageMaker` (request-response and `.sync`),
   and `aws-sdk` gets a subclass that names errors as Step Functions does for
   SageMaker and S3 (`SageMaker.ResourceNotFoundException`, `S3.NoSuchKeyException`).
+* The context object gets `Execution.RedriveCount`, as on AWS.
 * A Fail state may re-raise a caught `States.*` error through ErrorPath, as on AWS.
 * The interpreter sleeps for real in Wait states and between retries; `time_scale`
   compresses both, so a definition that polls an endpoint every 30 s stays fast locally.
@@ -52,6 +53,7 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
 from .validation import operation_model, to_json_safe
@@ -185,7 +187,22 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
 
 
 class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
-    """aws-sdk integrations with timestamps as strings in state output."""
+    """aws-sdk integrations: errors named `Service.ErrorCode` (with the `Exception` suffix), as the
+    Step Functions guide describes (`SageMaker.ResourceNotFoundException`, `S3.NoSuchKeyException`,
+    `SageMaker.ThrottlingException`); timestamps as strings in state output."""
+
+    def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
+        if not isinstance(ex, ClientError):
+            return super()._from_error(env=env, ex=ex)
+        service = self._normalise_service_error_name(self.resource.api_name)
+        code = ex.response["Error"]["Code"]
+        error = f"{service}.{code if code.endswith('Exception') else code + 'Exception'}"
+        meta = ex.response.get("ResponseMetadata", {})
+        cause = (
+            f"{ex.response['Error'].get('Message', '')} (Service: {service}, "
+            f"Status Code: {meta.get('HTTPStatusCode', 400)}, Request ID: {meta.get('RequestId', '')})"
+        )
+        return self._get_task_failure_event(env=env, error=error, cause=cause)
 
     def _normalise_response(self, response: Any, boto_service_name=None, service_action_name=None) -> None:
         if isinstance(response, dict):
@@ -259,6 +276,16 @@ def _fail_error_name(error_name: str | None) -> ErrorName:
     return CustomErrorName(error_name)
 
 
+_original_environment = ExecutionWorker._get_evaluation_environment
+
+
+def _environment_with_redrive_count(self) -> Environment:
+    env = _original_environment(self)
+    # AWS's context object carries Execution.RedriveCount (0 until the execution is redriven).
+    env.states.context_object.context_object_data["Execution"].setdefault("RedriveCount", 0)
+    return env
+
+
 _installed = False
 
 
@@ -271,3 +298,4 @@ def install() -> None:
     retrier_decl.time = _ScaledTime()
     WaitFunction._wait_interval = _scaled_wait_interval
     state_fail.CustomErrorName = _fail_error_name
+    ExecutionWorker._get_evaluation_environment = _environment_with_redrive_count

@@ -239,7 +239,7 @@ def definition(max_jobs: int = 4, parallel: int = 2) -> dict:
             "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
             "Parameters": {"EndpointName": "fixture-endpoint"},
             "ResultPath": None,
-            "Catch": [{"ErrorEquals": ["SageMaker.SageMakerException"], "ResultPath": None, "Next": "CreateEndpoint"}],
+            "Catch": [{"ErrorEquals": ["SageMaker.ValidationException"], "ResultPath": None, "Next": "CreateEndpoint"}],
             "Next": "UpdateEndpoint",
         },
         "CreateEndpoint": {
