@@ -21,6 +21,8 @@ log = logging.getLogger("training_code.serve")
 DEFAULT_MAX_PAYLOAD_MB = 6
 #: Requests with more rows than this run in a thread bounded by SAGEMAKER_MODEL_SERVER_TIMEOUT.
 THREAD_ROWS = 2000
+#: Oversized bodies up to this multiple of the limit are read and dropped before answering 413.
+DRAIN_FACTOR = 4
 
 
 def settings() -> dict:
@@ -82,6 +84,7 @@ class App:
                 proto.response_str(400, _TEXT, "invalid Content-Length header\n")
                 return None
             if too_big:
+                await self._discard(proto, int(length))
                 proto.response_str(413, _TEXT, self._too_big())
                 return None
             return await proto()
@@ -93,6 +96,13 @@ class App:
                 return None
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _discard(self, proto, length: int) -> None:
+        """Read (and drop) a moderately oversized body so the client gets the 413 rather than a reset."""
+        if length > DRAIN_FACTOR * self.max_payload:
+            return
+        async for _ in proto:
+            pass
 
     def _too_big(self) -> str:
         return (f"payload over the {self.max_payload // (1024 * 1024)} MB limit; split the rows into several "
@@ -130,6 +140,7 @@ class App:
 
 def create_app() -> App:
     """Granian factory target: runs in each worker process."""
+    import numpy as np
     import sklearn
 
     from .predictor import Predictor
@@ -142,6 +153,7 @@ def create_app() -> App:
     # them costs tens of milliseconds, which would otherwise land on some request's latency.
     gc.collect()
     gc.freeze()
+    np.seterr(all="ignore")  # overflow on absurd inputs yields inf/NaN scores, not log noise per request
     return App(predictor, config["max_payload"], config["timeout"], config["workers"])
 
 

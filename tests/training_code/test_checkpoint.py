@@ -16,7 +16,7 @@ from conftest import REPO, setup_job, split
 
 from training_code import model_io, train
 
-XGB = {"objective": "binary:logistic", "num_round": "400", "max_depth": "3", "eta": "0.05"}
+XGB = {"objective": "binary:logistic", "num_round": "250", "max_depth": "3", "eta": "0.05"}
 
 
 def _run_subprocess(base):
@@ -66,7 +66,7 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, sig):
     setup_job(base, "xgboost", "breast_cancer", XGB)
     code, output = _interrupt(base, sig)
     saved = _checkpoint_epoch(base)
-    assert 15 <= saved < 399
+    assert 15 <= saved < 249
     assert not (base / "model" / "model.joblib").exists()
     if sig == signal.SIGTERM:
         assert code == 143
@@ -81,7 +81,7 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, sig):
     assert process.returncode == 0, output
     assert f"checkpoint: resuming after epoch {saved}" in output
     epochs = [line for line in output.splitlines() if line.startswith("[epoch ")]
-    assert epochs[0].startswith(f"[epoch {saved + 1}]") and epochs[-1].startswith("[epoch 399]")
+    assert epochs[0].startswith(f"[epoch {saved + 1}]") and epochs[-1].startswith("[epoch 249]")
     np.testing.assert_allclose(_predictions(base / "model", "breast_cancer")["score"],
                                _predictions(reference / "model", "breast_cancer")["score"], rtol=1e-6)
 
