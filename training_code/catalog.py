@@ -27,7 +27,7 @@ _OBJECTIVE = {
 _EMITS = {
     CLASSIFICATION: ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"],
     REGRESSION: ["rmse", "mae", "r2"],
-    CLUSTERING: ["msd", "silhouette"],
+    CLUSTERING: ["msd", "inertia", "silhouette"],
     ANOMALY: ["roc_auc", "anomaly_rate"],
     REDUCTION: ["explained_variance_ratio"],
 }

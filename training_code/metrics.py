@@ -28,6 +28,7 @@ METRIC_GOALS: dict[str, str] = {
     "r2": "Maximize",
     "silhouette": "Maximize",
     "msd": "Minimize",
+    "inertia": "Minimize",
     "explained_variance_ratio": "Maximize",
     "anomaly_rate": "Minimize",
     "loss": "Minimize",

@@ -58,10 +58,10 @@ def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
     train_loss = loss(model, train_scores)
     if train_loss is not None and trainer.iterative:
         values["train:loss"] = train_loss
-    values.update({f"train:{k}": v for k, v in train_scores.items() if k != "inertia"})
+    values.update({f"train:{k}": v for k, v in train_scores.items()})
     if validation is not None:
         scores = score(model, validation.features, validation.labels, trainer.seed)
-        values.update({f"validation:{k}": v for k, v in scores.items() if k != "inertia"})
+        values.update({f"validation:{k}": v for k, v in scores.items()})
     return values
 
 

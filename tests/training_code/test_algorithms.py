@@ -12,7 +12,7 @@ from conftest import CASES, call_app, csv_rows, make_app, setup_job, split, writ
 
 from training_code import catalog, train
 from training_code.evaluate import main as evaluate_main
-from training_code.metrics import METRIC_DEFINITIONS, parse_metric_line
+from training_code.metrics import METRIC_DEFINITIONS, METRIC_GOALS, parse_metric_line
 
 
 @pytest.mark.parametrize("algorithm", list(CASES))
@@ -56,6 +56,9 @@ def test_train_evaluate_serve(algorithm, ml_base, capsys):
     report = json.loads((processing / "evaluation" / "evaluation.json").read_text())
     assert report["algorithm"] == algorithm and report["rows"] == len(test_y)
     assert report["metrics"], "every algorithm yields at least one metric"
+    assert set(report["metrics"]) <= set(METRIC_GOALS), "every evaluation.json metric has a tuning goal"
+    assert report["task"] in ("binary_classification", "multiclass_classification", "regression", "clustering",
+                              "anomaly_detection", "dimensionality_reduction")
     assert report["metrics"][metric.split(":")[1]] >= floor
     assert (processing / "evaluation" / report["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
