@@ -76,6 +76,7 @@ class Deployment(Construct):
             comment="Add the evaluated model to the model registry, with its metrics",
             service="sagemaker",
             action="createModelPackage",
+            iam_action="sagemaker:CreateModelPackage",
             iam_resources=[model_packages],
             parameters={
                 "ModelPackageGroupName": s.model_package_group_name,
@@ -109,6 +110,11 @@ class Deployment(Construct):
         )
         failures.catch(self.register, step="RegisterModel", job_type="none", job_name_path=None)
 
+        self.deploy: sfn.IChainable | None = None
+        if approval_status == "Approved":  # otherwise a person approves, and a later deploy serves the model
+            self.deploy = self._deploy(s, endpoint, failures, done)
+
+    def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
         create_model = _task(
             self,
             "CreateModel",
@@ -217,6 +223,7 @@ class Deployment(Construct):
             state_name="DescribeEndpoint",
             service="sagemaker",
             action="describeEndpoint",
+            iam_action="sagemaker:DescribeEndpoint",
             iam_resources=[endpoint],
             parameters={"EndpointName.$": "$.run.endpoint_name"},
             result_selector={"status.$": "$.EndpointStatus", "arn.$": "$.EndpointArn", "details.$": "$"},
@@ -252,7 +259,7 @@ class Deployment(Construct):
         )
         create.next(poll)
         update.next(poll)
-        self.deploy = (
+        return (
             create_model.next(create_config)
             .next(find)
             .next(exists)

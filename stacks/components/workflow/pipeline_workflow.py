@@ -152,6 +152,7 @@ class PipelineWorkflow(Construct):
             comment="Load evaluation.json into the state",
             service="s3",
             action="getObject",
+            iam_action="s3:GetObject",
             iam_resources=[r.artifacts_bucket.arn_for_objects("runs/*")],
             parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": "$.run.s3.evaluation_key"},
             result_selector={"report.$": "States.StringToJson($.Body)"},
@@ -184,7 +185,7 @@ class PipelineWorkflow(Construct):
             sfn.Choice(self, "DeployChoice", state_name="Deploy?")
             .when(sfn.Condition.boolean_equals("$.run.deploy", True), deployment.deploy)
             .otherwise(registered_only)
-            if config.pipeline.model_approval_status == "Approved"
+            if deployment.deploy is not None
             else registered_only
         )
 
