@@ -10,6 +10,7 @@ from pathlib import Path
 from .catalog import CLASSIFICATION
 from .cli_common import run_job
 from .errors import UserError
+from .metrics import METRIC_GOALS
 from .paths import processing_dir
 
 
@@ -21,7 +22,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--test-dir", type=Path, default=processing_dir("test"))
     parser.add_argument("--output-dir", type=Path, default=processing_dir("evaluation"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--objective-metric", default=None,
+                        help="the metric the pipeline's quality gate compares; written as evaluation.json's "
+                             "`objective` so the state machine reads it at a fixed path")
     return parser.parse_args(argv)
+
+
+def objective(metrics: dict, name: str | None) -> dict | None:
+    if name is None:
+        return None
+    if name not in metrics:
+        raise UserError(f"objective metric {name!r} was not measured on this model's test data; measured: "
+                        f"{', '.join(sorted(metrics))}")
+    return {"name": name, "value": metrics[name], "goal": METRIC_GOALS[name]}
 
 
 def _load(model_path: Path, scratch: Path):
@@ -60,12 +73,14 @@ def evaluate(args: argparse.Namespace) -> dict:
     if not metrics:
         raise UserError("no metric could be computed on the test data; check that it has labels in the first "
                         "column")
+    gate = objective(metrics, args.objective_metric)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     plot = for_task(args.output_dir, model, test.features, test.labels, model.predict(test.features))
     report = {
         "algorithm": metadata.get("algorithm"),
         "task": task_name(model),
         "metrics": metrics,
+        "objective": gate,
         "rows": test.rows,
         "objective_metric": metadata.get("objective_metric"),
         "class_labels": metadata.get("class_labels"),
