@@ -119,6 +119,7 @@ class LocalCloud:
         time_scale: float = 0.05,
         persist: bool = True,
         seed: int = 0,
+        lambda_log: Path | str | None = None,
     ):
         self.state_dir = Path(state_dir).resolve()
         self.code_dir = Path(code_dir).resolve()
@@ -130,7 +131,8 @@ class LocalCloud:
         self.account = ACCOUNT
         self._mock = None
         self.sagemaker: LocalSageMaker | None = None
-        self.lambdas = LocalLambda(REGION)
+        self._lambda_log = open(lambda_log, "a") if lambda_log else None  # noqa: SIM115 - closed in stop()
+        self.lambdas = LocalLambda(REGION, self._lambda_log)
         self.router = hooks.Router()
         self.state_machines: dict[str, str] = {}
         self.assembly: Assembly | None = None
@@ -173,6 +175,8 @@ class LocalCloud:
             if self._mock is not None:
                 self._mock.stop()
                 self._mock = None
+            if self._lambda_log is not None:
+                self._lambda_log.flush()
 
     def save(self) -> None:
         if not self.persist or self._mock is None:

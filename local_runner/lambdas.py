@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -13,7 +14,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from botocore.response import StreamingBody
 
@@ -54,8 +55,9 @@ class LambdaContext:
 class LocalLambda:
     """Invoke: one invocation at a time (handlers share this process's environment variables)."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, log: TextIO | None = None):
         self.region = region
+        self.log = log  # the functions' stdout/stderr (their CloudWatch log), when set
         self.functions: dict[str, Function] = {}
         self.invocations: list[tuple[str, Any]] = []
         self._lock = threading.RLock()
@@ -129,6 +131,10 @@ class LocalLambda:
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
             sys.path.insert(0, str(function.code_dir))
+            streams = contextlib.ExitStack()
+            if self.log is not None:
+                streams.enter_context(contextlib.redirect_stdout(self.log))
+                streams.enter_context(contextlib.redirect_stderr(self.log))
             try:
                 handler = self._load(function)
                 result = handler(event, LambdaContext(function))
@@ -158,6 +164,7 @@ class LocalLambda:
                 ).encode()
                 return body, True
             finally:
+                streams.close()
                 sys.path.remove(str(function.code_dir))
                 for key, value in saved.items():
                     if value is None:

@@ -160,4 +160,6 @@ def to_json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if hasattr(value, "read"):  # a streaming body (s3:getObject): Step Functions gives it as a string
+        return value.read().decode("utf-8", "replace")
     return value

@@ -1,0 +1,253 @@
+"""`python -m local_runner run|bench|stop`: the pipeline end to end on this machine, without AWS or Docker."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import s3
+from .cloud import LocalCloud
+from .dataset import DatasetError, check_csv, default_dataset
+from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, is_stale, synth
+from .template import Assembly, TemplateError
+
+STATE_DIR = REPO_ROOT / ".local"
+STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _algorithms() -> list[str]:
+    from training_code import catalog
+
+    return list(catalog.algorithm_names())
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}")
+    return number
+
+
+def _threshold(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m local_runner", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("run", "synthesize, upload the dataset, run the state machine, show progress and a prediction"),
+        ("bench", "the default run, timed: wall time per state and in total"),
+    ):
+        cmd = commands.add_parser(name, help=text, description=text)
+        cmd.add_argument("--algorithm", help="training algorithm (python -m training_code algorithms lists them)")
+        cmd.add_argument(
+            "--tuning", action=argparse.BooleanOptionalAction, default=None, help="hyperparameter tuning on/off"
+        )
+        cmd.add_argument("--threshold", type=_threshold, help="quality gate threshold of the objective metric")
+        cmd.add_argument("--data", type=Path, help="your own CSV file: label first, no header (default: breast cancer)")
+        cmd.add_argument("--max-jobs", type=_positive, help="tuning: training jobs in total")
+        cmd.add_argument("--parallel", type=_positive, help="tuning: training jobs at a time")
+        cmd.add_argument("--strategy", choices=STRATEGIES, help="tuning strategy")
+        cmd.add_argument("--env", default="dev", help="configuration to synthesize (config/ENV.json), default dev")
+        cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
+        cmd.add_argument("--time-scale", type=float, default=0.05, help="Wait/Retry time factor (1 = real time)")
+        cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
+    stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
+    stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    return root
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.algorithm is not None and args.algorithm not in _algorithms():
+        raise UsageError(f"--algorithm {args.algorithm!r} is not known; choose one of: {', '.join(_algorithms())}")
+    if args.parallel and args.max_jobs and args.parallel > args.max_jobs:
+        raise UsageError(f"--parallel {args.parallel} exceeds --max-jobs {args.max_jobs}")
+    if args.tuning is False and (args.max_jobs or args.parallel or args.strategy):
+        raise UsageError("--max-jobs/--parallel/--strategy need tuning; drop --no-tuning")
+    if args.data is not None:
+        check_csv(args.data)
+
+
+def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
+    out_dir = args.state_dir / "cdk.out"
+    if is_stale(out_dir):
+        with console.status(f"Synthesizing ({args.env}) into {out_dir} …"):
+            synth(out_dir, env=args.env)
+    return Assembly.load(out_dir)
+
+
+def _sample_row(path: Path) -> str:
+    with open(path, newline="") as handle:
+        first = next(csv.reader(handle))
+    return ",".join(first[1:])  # features only: the label is the first column
+
+
+def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str) -> dict[str, Any]:
+    output = result.output if isinstance(result.output, dict) else {}
+    facts: dict[str, Any] = {"status": result.status, "seconds": round(result.seconds, 2)}
+    if result.status != "SUCCEEDED":
+        console.print(f"[red bold]Execution {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
+        facts.update(error=result.error, cause=result.cause)
+        return facts
+    metrics = output.get("metrics") or {}
+    if metrics:
+        grid = Table(title="Test metrics", title_justify="left")
+        grid.add_column("Metric")
+        grid.add_column("Value", justify="right")
+        for name, value in metrics.items():
+            grid.add_row(name, f"{value:.4f}" if isinstance(value, (int, float)) else str(value))
+        console.print(grid)
+    objective = output.get("objective") or {}
+    value = objective.get("value", output.get("value"))
+    metric = objective.get("metric", output.get("metric"))
+    decision = output.get("status", "")
+    threshold = output.get("threshold")
+    if decision == "REJECTED_BY_QUALITY_GATE":
+        verdict = "[red bold]rejected[/]"
+        tail = "nothing registered or deployed"
+    else:
+        verdict = "[green bold]passed[/]"
+        tail = decision
+    console.print(f"Quality gate: {verdict} — {metric} = {value}, threshold {threshold}: {tail}")
+    facts.update(decision=decision, metric=metric, value=value, metrics=metrics)
+    endpoint = output.get("endpoint_name") or pipeline.endpoint_name()
+    url = cloud.sagemaker.endpoint_url(endpoint) if endpoint else None
+    if decision == "DEPLOYED" and url:
+        runtime = cloud.client("sagemaker-runtime")
+        answer = runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=sample
+        )
+        prediction = answer["Body"].read().decode()
+        console.print(f"Endpoint [bold]{endpoint}[/] is InService at [bold]{url}/invocations[/]")
+        console.print(f"Sample prediction for the first row: {prediction.strip()}")
+        console.print(f"Try it: curl -s -H 'Content-Type: text/csv' --data '{sample[:40]}…' {url}/invocations")
+        console.print("Stop the endpoint with: python -m local_runner stop")
+        facts.update(endpoint=endpoint, url=url, prediction=prediction)
+    return facts
+
+
+def run(args: argparse.Namespace, bench: bool = False) -> int:
+    console = Console()
+    logging.basicConfig(level=logging.CRITICAL)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    _check(args)
+    state_dir = args.state_dir.resolve()
+    args.state_dir = state_dir
+    runner_dir = state_dir / "runner"
+    if args.fresh and runner_dir.exists():
+        with LocalCloud(runner_dir) as old:
+            old.sagemaker.stop_endpoints()
+        import shutil
+
+        shutil.rmtree(runner_dir)
+    runner_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    assembly = _assembly(args, console)
+    timings["synth"] = time.perf_counter() - t0
+    pipeline = Pipeline.find(assembly)
+    data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
+    t1 = time.perf_counter()
+    cloud = LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log")
+    with cloud:
+        arns = cloud.deploy(assembly)
+        bucket = pipeline.data_bucket()
+        data_uri = f"s3://{bucket}/datasets/{data_path.name}"
+        s3.upload_file(data_path, data_uri)
+        payload = execution_input(
+            data_uri,
+            algorithm=args.algorithm,
+            tuning=args.tuning,
+            threshold=args.threshold,
+            max_jobs=args.max_jobs,
+            parallel=args.parallel,
+            strategy=args.strategy,
+        )
+        timings["start"] = time.perf_counter() - t1
+        console.print(f"Input: {json.dumps(payload)}")
+        from .progress import follow
+
+        arn = cloud.start_execution(arns[pipeline.state_machine_id], payload)
+        result = follow(cloud, arn, payload, console)
+        timings["execution"] = result.seconds
+        t2 = time.perf_counter()
+        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
+        timings["first_prediction"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - t0
+    if bench:
+        _bench_report(console, result, timings, state_dir)
+    console.print(f"[dim]Local state: {runner_dir} · Lambda logs: {runner_dir / 'lambda.log'}[/]")
+    return 0 if result.status == "SUCCEEDED" and facts.get("decision") != "REJECTED_BY_QUALITY_GATE" else 1
+
+
+def _bench_report(console: Console, result, timings: dict[str, float], state_dir: Path) -> None:
+    grid = Table(title="Wall time per state", title_justify="left")
+    grid.add_column("State")
+    grid.add_column("Seconds", justify="right")
+    for run in result.states:
+        grid.add_row(run.name, f"{run.seconds or 0:.2f}")
+    grid.add_section()
+    for name, seconds in timings.items():
+        grid.add_row(f"[bold]{name}[/]", f"{seconds:.2f}")
+    console.print(grid)
+    out = REPO_ROOT / "bench" / "results" / "local_runner.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "status": result.status,
+                "states": [{"name": r.name, "seconds": r.seconds} for r in result.states],
+                **timings,
+            },
+            indent=1,
+        )
+    )
+    console.print(f"[dim]Written to {out}[/]")
+
+
+def stop(args: argparse.Namespace) -> int:
+    console = Console()
+    runner_dir = args.state_dir.resolve() / "runner"
+    if not (runner_dir / "sagemaker" / "state.json").exists():
+        console.print("No local endpoints.")
+        return 0
+    with LocalCloud(runner_dir) as cloud:
+        stopped = cloud.sagemaker.stop_endpoints(delete=True)
+    console.print(f"Stopped: {', '.join(stopped) or 'nothing'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "stop":
+            return stop(args)
+        return run(args, bench=args.command == "bench")
+    except (UsageError, DatasetError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (SynthError, TemplateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
