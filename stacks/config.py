@@ -134,6 +134,32 @@ class PipelineDefaults(_Section):
     execution_timeout_minutes: int = Field(360, ge=5, le=525600)
 
 
+class TriggersConfig(_Section):
+    """Optional ways a run starts by itself; both off by default."""
+
+    # Start a run for each object created under this prefix of the data bucket, e.g. "incoming/".
+    new_data_prefix: str | None = None
+    # Start a run on a schedule (EventBridge expression) over `scheduled_data_prefix`.
+    schedule: str | None = None
+    scheduled_data_prefix: str = "datasets/"
+
+    @field_validator("new_data_prefix", "scheduled_data_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("/") or not value.endswith("/")):
+            raise ValueError("must be a key prefix such as incoming/ (no leading slash, ending in /)")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+            r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$", value
+        ):
+            raise ValueError("must be an EventBridge expression such as rate(1 day) or cron(0 6 * * ? *)")
+        return value
+
+
 class AllowedInstanceTypes(_Section):
     """The instance types an execution input may ask for; anything else is rejected at validation."""
 
@@ -174,6 +200,7 @@ class AppConfig(_Section):
     endpoint: EndpointConfig = EndpointConfig()
     pipeline: PipelineDefaults = PipelineDefaults()
     allowed_instance_types: AllowedInstanceTypes = AllowedInstanceTypes()
+    triggers: TriggersConfig = TriggersConfig()
 
     @field_validator("account")
     @classmethod

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
 from stacks.components.pipeline_functions import PipelineFunctions
+from stacks.components.run_triggers import RunTriggers
 from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
 from stacks.components.training_image import TrainingImage
 from stacks.components.workflow.deployment import DeploymentSettings
@@ -96,7 +97,23 @@ class PipelineStack(Stack):
             dead_letters=functions.dead_letters,
             topic=topic,
         )
+        RunTriggers(
+            self,
+            "Triggers",
+            triggers=config.triggers,
+            state_machine=self.state_machine,
+            data_bucket=storage.data_bucket,
+            dead_letters=functions.dead_letters,
+        )
         self.endpoint_name = endpoint_name
+        CfnOutput(
+            self,
+            "StateMachineArn",
+            value=self.state_machine.state_machine_arn,
+            description="Start a run: aws stepfunctions start-execution --state-machine-arn <this>",
+        )
+        CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
+        CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
         acknowledge_pipeline_findings(self, storage=storage)
 
     def _grant_failure_handler(self, functions: PipelineFunctions, endpoint_name: str) -> None:

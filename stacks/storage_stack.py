@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.components.encryption_key import EncryptionKey
@@ -65,6 +65,19 @@ class StorageStack(Stack):
             encryption_key=self.key,
             untagged_image_expiration_days=storage.untagged_image_expiration_days,
         ).repository
+        if config.triggers.new_data_prefix:
+            # Native S3 -> EventBridge delivery (no notification custom resource) for the new-data trigger.
+            data_bucket = self.data_bucket.node.default_child
+            data_bucket.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
+        CfnOutput(self, "DataBucketName", value=self.data_bucket.bucket_name, description="Upload datasets here")
+        CfnOutput(
+            self,
+            "ArtifactsBucketName",
+            value=self.artifacts_bucket.bucket_name,
+            description="Runs (runs/<id>/), failure records (failures/), data capture",
+        )
         self.model_registry = ModelRegistry(self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models")
         acknowledge(
             self,

@@ -1,0 +1,100 @@
+"""The run CLI against moto: checks the file, uploads it, starts the execution with the input."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tools.start_run import RunError, check_csv, main, stack_outputs
+
+DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="data-bucket")
+        machine = boto3.client("stepfunctions").create_state_machine(
+            name="pipeline", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        yield machine
+
+
+def _csv(tmp_path, text: str, name: str = "data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_uploads_and_starts_with_the_options(aws, tmp_path, capsys) -> None:
+    path = _csv(tmp_path, "1,0.5,2\n0,0.1,3\n")
+    code = main(
+        [
+            "--csv",
+            str(path),
+            "--data-bucket",
+            "data-bucket",
+            "--state-machine-arn",
+            aws,
+            "--algorithm",
+            "ridge",
+            "--no-tuning",
+            "--threshold",
+            "0.8",
+        ]
+    )
+    assert code == 0
+    started = json.loads(capsys.readouterr().out)
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=started["executionArn"])
+    payload = json.loads(execution["input"])
+    assert payload["algorithm"] == "ridge" and payload["tuning"] == {"enabled": False}
+    assert payload["objective"] == {"threshold": 0.8}
+    bucket, key = payload["data"].removeprefix("s3://").split("/", 1)
+    assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"1,0.5,2\n0,0.1,3\n"
+
+
+def test_names_come_from_the_stack_outputs(aws) -> None:
+    cloudformation = boto3.client("cloudformation")
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"DataBucketName": {"Value": "data-bucket"}},
+    }
+    cloudformation.create_stack(StackName="SageMakerPipeline-dev-Storage", TemplateBody=json.dumps(template))
+    assert stack_outputs(cloudformation, "SageMakerPipeline-dev-Storage") == {"DataBucketName": "data-bucket"}
+    with pytest.raises(RunError, match="stack SageMakerPipeline-qa-Storage not found"):
+        stack_outputs(cloudformation, "SageMakerPipeline-qa-Storage")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("missing.csv", None, "no such file; give the path of a CSV dataset"),
+        ("data.json", "{}", "not a .csv file; export the dataset as CSV"),
+        ("empty.csv", "", "the file is empty"),
+        ("bad.csv", "1,2\n0,abc\n", "bad.csv line 2, column 2: 'abc' is not a number"),
+    ],
+)
+def test_bad_files_are_named_and_nothing_is_uploaded(tmp_path, name: str, text: str | None, message: str) -> None:
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(RunError, match=message):
+        check_csv(path)
+
+
+def test_a_header_row_is_accepted(tmp_path) -> None:
+    assert check_csv(_csv(tmp_path, "label,a,b\n1,2,3\n")) == 3
+
+
+def test_cli_reports_errors_on_one_line(tmp_path, capsys) -> None:
+    assert main(["--csv", str(tmp_path / "nope.csv")]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: {tmp_path / 'nope.csv'}: no such file; give the path of a CSV dataset"
+    )
