@@ -6,9 +6,10 @@ Servers, each on loopback with one worker per CPU:
   ours    python -m training_code serve (Granian, RSGI)
   flask   the legacy SageMaker scikit-learn shape: Flask under gunicorn sync workers (bench/legacy_flask_app.py)
   mlflow  mlflow models serve (FastAPI on uvicorn)
-Load: wrk (Debian package `wrk`), single-row and 100-row CSV at 4 and 16 connections. Reports requests/s,
-p50/p99 latency, errors (non-2xx + socket errors) and the server's CPU use (all its processes, in % of one
-core). Reference servers live in bench/.venv (created here from bench/requirements.txt). Results:
+Load: wrk (Debian package `wrk`), single-row and 100-row CSV at 4 and 16 connections (MLflow's CSV format needs
+a header line, so its bodies carry one). Reports requests/s, p50/p99 latency, errors (non-2xx + socket errors)
+and the server's CPU use (all its processes, in % of one core); with --repeat N, medians of N interleaved rounds.
+Reference servers live in bench/.venv (created here from bench/requirements.txt). Results:
 bench/results/results.json and results.md.
 """
 
@@ -22,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -200,6 +202,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (after a 2 s warm-up)")
     parser.add_argument("--servers", default="ours,flask,mlflow")
     parser.add_argument("--connections", default="4,16")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds over all servers; the table shows each cell's median")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get update && apt-get install -y wrk")
@@ -207,33 +211,43 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     ensure_venv()
     model = prepare_model()
-    results = []
-    for name in args.servers.split(","):
-        process, port = start(name, model)
-        try:
-            check(name, port, model)
-            for rows in (1, 100):
-                body = body_for(name, model, rows)
-                for connections in map(int, args.connections.split(",")):
+    cells: dict[tuple, list] = {}
+    # Rounds interleave the servers, so background load on a shared machine falls on all of them alike.
+    for round_no in range(args.repeat):
+        for name in args.servers.split(","):
+            process, port = start(name, model)
+            try:
+                check(name, port, model)
+                for rows in (1, 100):
+                    body = body_for(name, model, rows)
                     lua = WORK / f"{name}-{rows}.lua"
-                    wrk(port, body, connections, 2, lua)  # warm-up
-                    cpu0, t0 = tree_cpu_seconds(process.pid), time.monotonic()
-                    result = wrk(port, body, connections, args.duration, lua)
-                    cpu = (tree_cpu_seconds(process.pid) - cpu0) / (time.monotonic() - t0) * 100
-                    result.update(server=name, rows=rows, connections=connections, server_cpu_pct=round(cpu))
-                    results.append(result)
-                    log(json.dumps(result))
-        finally:
-            stop(process)
-    (RESULTS / "results.json").write_text(json.dumps({"cpus": CPUS, "duration_s": args.duration,
+                    for connections in map(int, args.connections.split(",")):
+                        wrk(port, body, connections, 2, lua)  # warm-up
+                        cpu0, t0 = tree_cpu_seconds(process.pid), time.monotonic()
+                        run = wrk(port, body, connections, args.duration, lua)
+                        run["server_cpu_pct"] = round((tree_cpu_seconds(process.pid) - cpu0)
+                                                      / (time.monotonic() - t0) * 100)
+                        cells.setdefault((name, rows, connections), []).append(run)
+                        log(json.dumps({"round": round_no + 1, "server": name, "rows": rows,
+                                        "connections": connections, **run}))
+            finally:
+                stop(process)
+    results = []
+    for (name, rows, connections), runs in cells.items():
+        result = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        result["errors"] = sum(run["errors"] for run in runs)
+        result.update(server=name, rows=rows, connections=connections, runs=runs)
+        results.append(result)
+    (RESULTS / "results.json").write_text(json.dumps({"cpus": CPUS, "duration_s": args.duration, "repeat": args.repeat,
                                                       "results": results}, indent=2) + "\n")
-    lines = [f"{CPUS} CPUs, {CPUS} worker(s) per server, wrk -t2, {args.duration} s per run, loopback.", "",
+    lines = [f"{CPUS} CPUs, {CPUS} worker(s) per server, wrk -t2, {args.duration} s per run, median of "
+             f"{args.repeat} run(s), loopback.", "",
              "| server | rows/request | connections | requests/s | p50 ms | p99 ms | errors | server CPU % |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     names = {"ours": "training_code (Granian)", "flask": "gunicorn sync + Flask", "mlflow": "mlflow models serve"}
     for r in results:
         lines.append(f"| {names[r['server']]} | {r['rows']} | {r['connections']} | {r['rps']:,.0f} | "
-                     f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_pct']} |")
+                     f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['server_cpu_pct']:.0f} |")
     table = "\n".join(lines) + "\n"
     (RESULTS / "results.md").write_text(table)
     print(table)

@@ -189,3 +189,4 @@ def run() -> int:
     )
     server.serve()
     return 0
+
