@@ -31,7 +31,7 @@ class UsageError(Exception):
 def _algorithms() -> list[str]:
     from training_code import catalog
 
-    return list(catalog.algorithm_names())
+    return sorted(catalog.ALGORITHMS)
 
 
 def _positive(value: str) -> int:

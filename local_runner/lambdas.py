@@ -31,6 +31,7 @@ class Function:
     timeout: int = 3
     memory: int = 128
     _callable: Any = None
+    _modules: dict[str, Any] = field(default_factory=dict)
 
 
 class LambdaContext:
@@ -53,7 +54,11 @@ class LambdaContext:
 
 
 class LocalLambda:
-    """Invoke: one invocation at a time (handlers share this process's environment variables)."""
+    """Invoke: one invocation at a time (handlers share this process's environment variables).
+
+    Each function imports its own asset: during an invocation its modules (and only those) are in
+    sys.modules, so a `training_code` bundled into the asset wins over the repository's copy.
+    """
 
     def __init__(self, region: str, log: TextIO | None = None):
         self.region = region
@@ -87,26 +92,44 @@ class LocalLambda:
         env.update({k: str(v) for k, v in function.environment.items()})
         return env
 
+    @staticmethod
+    def _own_names(function: Function) -> set[str]:
+        """Top-level modules and packages the asset ships (they shadow any of the same name)."""
+        names = set()
+        for path in function.code_dir.iterdir():
+            if path.suffix == ".py":
+                names.add(path.stem)
+            elif path.is_dir() and (path / "__init__.py").exists():
+                names.add(path.name)
+        return names
+
+    def _swap_in(self, function: Function) -> dict[str, Any]:
+        """Install the function's own modules in sys.modules; return what they displaced."""
+        own = self._own_names(function)
+        displaced = {
+            name: module
+            for name, module in sys.modules.items()
+            if name.split(".", 1)[0] in own and not _under(module, function.code_dir)
+        }
+        for name in displaced:
+            del sys.modules[name]
+        sys.modules.update(function._modules)
+        return displaced
+
+    @staticmethod
+    def _swap_out(function: Function, displaced: dict[str, Any]) -> None:
+        """Keep the function's modules for its next invocation; put back what they displaced."""
+        for name, module in list(sys.modules.items()):
+            if _under(module, function.code_dir):
+                function._modules[name] = module
+                del sys.modules[name]
+        sys.modules.update(displaced)
+
     def _load(self, function: Function):
-        if function._callable is not None:
-            return function._callable
-        module_name, _, attr = function.handler.rpartition(".")
-        code_dir = str(function.code_dir)
-        before = set(sys.modules)
-        sys.path.insert(0, code_dir)
-        try:
-            module = importlib.import_module(module_name)
-            handler = getattr(module, attr)
-        finally:
-            sys.path.remove(code_dir)
-            # Each function keeps its own modules: drop those from its asset so the next function
-            # with an `index.py` or `app.py` imports its own.
-            for name in set(sys.modules) - before:
-                path = getattr(sys.modules[name], "__file__", None) or ""
-                if path.startswith(code_dir):
-                    del sys.modules[name]
-        function._callable = handler
-        return handler
+        if function._callable is None:
+            module_name, _, attr = function.handler.rpartition(".")
+            function._callable = getattr(importlib.import_module(module_name), attr)
+        return function._callable
 
     def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
         function = self.find(params["FunctionName"])
@@ -131,6 +154,7 @@ class LocalLambda:
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
             sys.path.insert(0, str(function.code_dir))
+            displaced = self._swap_in(function)
             streams = contextlib.ExitStack()
             if self.log is not None:
                 streams.enter_context(contextlib.redirect_stdout(self.log))
@@ -165,12 +189,18 @@ class LocalLambda:
                 return body, True
             finally:
                 streams.close()
+                self._swap_out(function, displaced)
                 sys.path.remove(str(function.code_dir))
                 for key, value in saved.items():
                     if value is None:
                         os.environ.pop(key, None)
                     else:
                         os.environ[key] = value
+
+
+def _under(module: Any, directory: Path) -> bool:
+    path = getattr(module, "__file__", None)
+    return bool(path) and Path(path).resolve().is_relative_to(directory.resolve())
 
 
 def _body(data: bytes) -> StreamingBody:

@@ -1,0 +1,210 @@
+"""The synthesized pipeline definition, end to end: real processing, training, tuning, evaluation and endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from local_runner import Assembly, LocalCloud, s3
+from local_runner.pipeline import REPO_ROOT, Pipeline, execution_input, synth
+
+pytestmark = pytest.mark.slow
+
+ROW = (
+    "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
+    "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
+)
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory) -> Path:
+    """The committed tree (HEAD): engineers share this working tree, and their edits in progress must not
+    change what these tests synthesize and run. `LOCAL_RUNNER_TEST_TREE=worktree` tests the working tree."""
+    if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.skip("the CDK CLI is not installed (make setup)")
+    if os.environ.get("LOCAL_RUNNER_TEST_TREE") == "worktree":
+        return REPO_ROOT
+    root = tmp_path_factory.mktemp("head")
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    for shared in ("node_modules", ".venv"):
+        (root / shared).symlink_to(REPO_ROOT / shared)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pipeline_assembly(tmp_path_factory, snapshot) -> Assembly:
+    out = tmp_path_factory.mktemp("synth") / "cdk.out"
+    synth(out, repo=snapshot)
+    return Assembly.load(out)
+
+
+class Run:
+    def __init__(self, cloud: LocalCloud, pipeline: Pipeline, arn: str, data_uri: str):
+        self.cloud, self.pipeline, self.arn, self.data_uri = cloud, pipeline, arn, data_uri
+
+    def __call__(self, raw: dict | None = None, **options):
+        payload = raw if raw is not None else execution_input(self.data_uri, **options)
+        return self.cloud.run(self.arn, payload, timeout=300)
+
+    def upload(self, name: str, rows: list[list]) -> str:
+        uri = f"s3://{self.pipeline.data_bucket()}/datasets/{name}"
+        body = "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+        bucket, key = s3.split_uri(uri)
+        boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body.encode())
+        return uri
+
+
+@pytest.fixture
+def run(tmp_path, pipeline_assembly, dataset, snapshot):
+    cloud = LocalCloud(tmp_path / "state", code_dir=snapshot, persist=False, time_scale=0.02)
+    with cloud:
+        arns = cloud.deploy(pipeline_assembly)
+        pipeline = Pipeline.find(pipeline_assembly)
+        data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+        s3.upload_file(dataset, data_uri)
+        try:
+            yield Run(cloud, pipeline, arns[pipeline.state_machine_id], data_uri)
+        finally:
+            cloud.sagemaker.stop_endpoints()
+
+
+def _known_definition_bugs(run) -> list[str]:
+    """Defects of the synthesized definition this runner has found (reported to the pipeline's owners)."""
+    states = json.loads(
+        run.cloud.client("stepfunctions").describe_state_machine(stateMachineArn=run.arn)["definition"]
+    )["States"]
+    bugs = []
+    create_model = states.get("CreateModel", {})
+    if create_model and "ResultPath" not in create_model and "ResultSelector" not in create_model:
+        bugs.append("CreateModel has no ResultPath: its output replaces the state and CreateEndpointConfig fails")
+    return bugs
+
+
+def _deploys(run, request) -> None:
+    bugs = _known_definition_bugs(run)
+    if bugs:
+        request.node.add_marker(pytest.mark.xfail(reason="; ".join(bugs), strict=False))
+
+
+def _endpoints(run):
+    return run.cloud.sagemaker.store.values("endpoints")
+
+
+def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(run, request):
+    _deploys(run, request)
+    result = run(tuning=True, max_jobs=4, parallel=2)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["status"] == "DEPLOYED"
+    jobs = run.cloud.sagemaker.store.values("training_jobs")
+    assert len(jobs) >= 4 and all(j["TrainingJobStatus"] == "Completed" for j in jobs)
+    spans = sorted((j["TrainingStartTime"], j["TrainingEndTime"]) for j in jobs)
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), "no two training jobs ran at once"
+    assert "CreateEndpoint" in result.visited
+    [endpoint] = _endpoints(run)
+    assert endpoint["EndpointStatus"] == "InService"
+    runtime = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    answer = runtime.invoke_endpoint(EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body=ROW)
+    assert answer["Body"].read()
+
+    second = run(tuning=False)
+    assert second.status == "SUCCEEDED", (second.error, second.cause)
+    assert "UpdateEndpoint" in second.visited and "CreateEndpoint" not in second.visited
+    [updated] = _endpoints(run)
+    assert updated["EndpointStatus"] == "InService"
+    assert updated["EndpointConfigName"] != endpoint["EndpointConfigName"]
+    assert runtime.invoke_endpoint(EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body=ROW)
+
+
+def test_an_unreachable_threshold_ends_at_the_quality_gate_without_endpoint_change(run):
+    result = run(tuning=False, threshold=1.01)
+    assert result.status == "SUCCEEDED"
+    assert result.visited[-1] == "QualityGateNotMet"
+    assert result.output["status"] == "REJECTED_BY_QUALITY_GATE"
+    assert _endpoints(run) == [] and run.cloud.sagemaker.store.values("models") == []
+
+
+def test_a_bad_execution_input_is_rejected_with_the_field_named(run):
+    result = run({"data": run.data_uri, "tuning": {"max_jobs": 0}})
+    assert result.status == "FAILED" and result.error == "InvalidExecutionInput"
+    assert "tuning.max_jobs" in result.cause
+    assert "Process" not in result.visited
+
+
+def test_a_processing_failure_fails_the_run_with_the_jobs_reason(run):
+    run.cloud.faults.fail_job("processing", "process-*", "ClientError: injected processing failure")
+    result = run(tuning=False)
+    assert result.status == "FAILED"
+    assert "Process" in result.error
+    assert "injected processing failure" in result.cause
+
+
+def test_bad_training_data_fails_training_with_the_containers_reason(run):
+    rows = [[i % 3, *([1.5 + i] * 4)] for i in range(120)]  # three classes where the model expects two
+    bad = run.upload("three_classes.csv", rows)
+    result = run(execution_input(bad, tuning=False, extra={"algorithm": "xgboost"}))
+    assert result.status == "FAILED", result.visited
+    failed = [j for j in run.cloud.sagemaker.store.values("training_jobs") if j["TrainingJobStatus"] == "Failed"]
+    assert failed, result.visited
+    assert failed[0]["FailureReason"] in result.cause
+
+
+def test_a_tuning_failure_fails_the_run_with_the_reason(run):
+    run.cloud.faults.fail_job("training", "tune-*", "AlgorithmError: injected training failure")
+    result = run(tuning=True, max_jobs=2, parallel=2)
+    assert result.status == "FAILED"
+    assert "Tune" in result.error
+    assert "injected training failure" in result.cause
+
+
+def test_an_endpoint_failure_fails_the_run_with_the_reason(run, request):
+    _deploys(run, request)
+    run.cloud.faults.fail_endpoint("*", "The primary container did not pass the ping health check.")
+    result = run(tuning=False)
+    assert result.status == "FAILED"
+    assert "ping health check" in result.cause
+    assert [e["EndpointStatus"] for e in _endpoints(run)] == ["Failed"]
+
+
+def test_a_throttled_sdk_call_succeeds_on_retry(run, request):
+    _deploys(run, request)
+    run.cloud.faults.throttle("ListEndpoints", times=1)
+    result = run(tuning=False)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.state("FindEndpoint").attempts == 2
+    failed = [e for e in result.history if e["type"] == "TaskFailed"]
+    assert failed[0]["taskFailedEventDetails"]["error"] == "SageMaker.ThrottlingException"
+
+
+def test_a_throttled_job_creation_surfaces_as_amazon_sagemaker_exception(run, request):
+    """The optimized integrations name unmodeled SageMaker errors SageMaker.AmazonSageMakerException."""
+    _deploys(run, request)
+    run.cloud.faults.throttle("CreateProcessingJob", times=1)
+    result = run(tuning=False)
+    errors = [e["taskFailedEventDetails"] for e in result.history if e["type"] == "TaskFailed"]
+    assert errors[0]["error"] == "SageMaker.AmazonSageMakerException"
+    assert "ThrottlingException" in errors[0]["cause"]
+    definition = json.loads(
+        run.cloud.client("stepfunctions").describe_state_machine(stateMachineArn=run.arn)["definition"]
+    )
+    retried = any(
+        "SageMaker.AmazonSageMakerException" in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+        for r in definition["States"]["Process"].get("Retry", [])
+    )
+    assert result.status == ("SUCCEEDED" if retried else "FAILED")
+
+
+def test_the_dataset_helper_writes_label_first(dataset):
+    with open(dataset) as handle:
+        first = next(csv.reader(handle))
+    assert first[0] in ("0", "1") and len(first) == 31
