@@ -199,10 +199,6 @@ _LIST = [
 ALGORITHMS: dict[str, dict] = {a["name"]: a for a in _LIST}
 
 
-def algorithm_names() -> list[str]:
-    return list(ALGORITHMS)
-
-
 def catalog() -> dict:
     """A deep copy of the registry, as printed by ``python -m training_code algorithms --json``."""
     return {"algorithms": copy.deepcopy(list(ALGORITHMS.values())), "metric_goals": dict(metrics.METRIC_GOALS)}

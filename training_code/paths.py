@@ -41,9 +41,6 @@ class TrainingPaths:
     def input_data_config(self) -> dict:
         return _read_json(self.config_dir / "inputdataconfig.json", "SM_INPUT_DATA_CONFIG")
 
-    def resource_config(self) -> dict:
-        return _read_json(self.config_dir / "resourceconfig.json", "SM_RESOURCE_CONFIG")
-
 
 def training_paths() -> TrainingPaths:
     base = base_dir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,9 +80,11 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, sig):
     process = _run_subprocess(base)
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 0, output
-    assert f"checkpoint: resuming after epoch {saved}" in output
+    # checkpoint.json is written just after checkpoint.joblib: a SIGKILL between the two leaves it one behind
+    resumed = int(re.search(r"checkpoint: resuming after epoch (\d+)", output).group(1))
+    assert resumed in (saved, saved + 1)
     epochs = [line for line in output.splitlines() if line.startswith("[epoch ")]
-    assert epochs[0].startswith(f"[epoch {saved + 1}]") and epochs[-1].startswith("[epoch 249]")
+    assert epochs[0].startswith(f"[epoch {resumed + 1}]") and epochs[-1].startswith("[epoch 249]")
     np.testing.assert_allclose(_predictions(base / "model", "breast_cancer")["score"],
                                _predictions(reference / "model", "breast_cancer")["score"], rtol=1e-6)
 
