@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--strategy", choices=STRATEGIES, help="tuning strategy")
         cmd.add_argument("--env", default="dev", help="configuration to synthesize (config/ENV.json), default dev")
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
-        cmd.add_argument("--time-scale", type=float, default=0.05, help="Wait/Retry time factor (1 = real time)")
+        cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)

@@ -18,7 +18,9 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ParamValidationError
 from botocore.handlers import BUILTIN_HANDLERS
+from botocore.validate import ParamValidator
 
 from .validation import ServiceError
 
@@ -76,14 +78,13 @@ def _before_parameter_build(params, model, context, **kwargs):
     router = _active
     if router is None or _service(model) not in router.services:
         return
+    # Every client validates, as botocore does by default: the interpreter's clients are created without
+    # validation, and a wrong shape would otherwise crash the serializer. The interpreter names the error.
+    if model.input_shape is not None:
+        report = ParamValidator().validate(params, model.input_shape)
+        if report.has_errors():
+            raise ParamValidationError(report=report.generate_report())
     context[_PARAMS_KEY] = copy.deepcopy(params)
-    config = context.get("client_config")
-    validating = config is None or config.parameter_validation
-    if not validating and model.service_model.protocol == "json":
-        # A client without parameter validation (the interpreter's) sends any shape to the service, which
-        # answers ValidationException; the request never leaves the process, so skip serializing it.
-        # Validating clients keep botocore's own ParamValidationError, as against AWS.
-        params.clear()
 
 
 def _before_call(model, params, context, **kwargs):

@@ -20,7 +20,7 @@ import time as _time
 from collections.abc import Callable
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
@@ -81,6 +81,15 @@ _MODELED = {"ResourceInUse", "ResourceLimitExceeded", "ResourceNotFound", "Confl
 _POLL_SECONDS = 0.1
 
 
+def _validation_client_error(error: ParamValidationError) -> ClientError:
+    """A request of the wrong shape, as the service answers it: ValidationException."""
+    response = {
+        "Error": {"Code": "ValidationException", "Message": str(error)},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": ""},
+    }
+    return ClientError(response, "Request")
+
+
 class StateTaskServiceSageMaker(StateTaskServiceCallback):
     def __init__(self) -> None:
         super().__init__(supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
@@ -101,6 +110,8 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         return boto_client_for(region=runtime.region, service="sagemaker")
 
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
+        if isinstance(ex, ParamValidationError):
+            ex = _validation_client_error(ex)
         if isinstance(ex, ClientError):
             code = ex.response["Error"]["Code"]
             error = (
@@ -192,6 +203,8 @@ class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
     `SageMaker.ThrottlingException`); timestamps as strings in state output."""
 
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
+        if isinstance(ex, ParamValidationError):
+            ex = _validation_client_error(ex)
         if not isinstance(ex, ClientError):
             return super()._from_error(env=env, ex=ex)
         service = self._normalise_service_error_name(self.resource.api_name)

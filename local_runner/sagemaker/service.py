@@ -516,6 +516,7 @@ class LocalSageMaker:
                         hyperparameters["_tuning_objective_metric"] = objective["MetricName"]
                         request = {k: v for k, v in definition.items() if k in _TRAINING_KEYS}
                         request.update(TrainingJobName=job, HyperParameters=hyperparameters)
+                        validate_request("sagemaker", "CreateTrainingJob", request)
                         self.op_create_training_job(request, tuning_arn=record["HyperParameterTuningJobArn"])
                         future = pool.submit(self._run_training, job, env)
                         running[future] = (job, token, tuned)

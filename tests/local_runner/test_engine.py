@@ -117,3 +117,29 @@ def test_lambda_service_exception_is_retried(harness):
     result = harness.run()
     assert result.status == "SUCCEEDED", result.cause
     assert result.state("Validate").attempts == 2
+
+
+def test_state_persists_between_runs_and_the_endpoint_keeps_serving(tmp_path, fixture_assembly, dataset):
+    """Two separate runs (two processes' worth of state): S3 and SageMaker state live under the state dir."""
+    from local_runner import Assembly, LocalCloud, s3
+
+    state = tmp_path / "state"
+    with LocalCloud(state, time_scale=0.02) as cloud:
+        arns = cloud.deploy(Assembly.load(fixture_assembly))
+        bucket = cloud.assembly.resolver("Pipeline").resolve({"Fn::ImportValue": "Storage:DataBucketName"})
+        s3.upload_file(dataset, f"s3://{bucket}/input/data.csv")
+        payload = {"algorithm": "xgboost", "threshold": 0.8, "data_uri": f"s3://{bucket}/input/data.csv"}
+        first = cloud.run(arns["StateMachine"], payload)
+        url = cloud.sagemaker.endpoint_url("fixture-endpoint")
+    assert first.status == "SUCCEEDED", first.cause
+    assert (state / "s3" / bucket / "input" / "data.csv").is_file()
+    try:
+        with LocalCloud(state, time_scale=0.02) as cloud:
+            assert cloud.sagemaker.endpoint_url("fixture-endpoint") == url  # still serving
+            arns = cloud.deploy(Assembly.load(fixture_assembly))
+            second = cloud.run(arns["StateMachine"], payload)
+            assert second.status == "SUCCEEDED", second.cause
+            assert "UpdateEndpoint" in second.visited and "CreateEndpoint" not in second.visited
+    finally:
+        with LocalCloud(state) as cloud:
+            cloud.sagemaker.stop_endpoints(delete=True)

@@ -1,0 +1,187 @@
+"""Fast checks of the pieces: token resolution, validation, error names, search strategies, metrics, CLI errors."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from local_runner import Assembly, LocalCloud
+from local_runner.cli import main
+from local_runner.sagemaker.jobs import container_path, final_metrics
+from local_runner.sagemaker.tuning import strategy_for
+from local_runner.validation import ServiceError, validate_request
+
+STORAGE = {
+    "Resources": {"Data": {"Type": "AWS::S3::Bucket"}, "Key": {"Type": "AWS::KMS::Key"}},
+    "Outputs": {"DataName": {"Value": {"Ref": "Data"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}:Data"}}}},
+}
+PIPELINE = {
+    "Resources": {
+        "Role": {"Type": "AWS::IAM::Role"},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "named-fn"}},
+        "Topic": {"Type": "AWS::SNS::Topic"},
+    }
+}
+
+
+def test_tokens_resolve_across_stacks():
+    assembly = Assembly.from_templates({"Store": STORAGE, "Pipe": PIPELINE})
+    resolve = assembly.resolver("Pipe").resolve
+    value = resolve(
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "s3://",
+                    {"Fn::ImportValue": "Store:Data"},
+                    "/",
+                    {"Ref": "AWS::Region"},
+                    " ",
+                    {"Fn::GetAtt": ["Fn", "Arn"]},
+                    " ",
+                    {"Ref": "Topic"},
+                    " ",
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/x"},
+                ],
+            ]
+        }
+    )
+    uri, function, topic, role = value.split(" ")
+    bucket = uri.split("/")[2]
+    assert value.startswith("s3://store-data/us-east-1 ")
+    assert function == "arn:aws:lambda:us-east-1:123456789012:function:named-fn"
+    assert topic == "arn:aws:sns:us-east-1:123456789012:Pipe-Topic"
+    assert role == "arn:aws:iam::123456789012:role/x"
+    assert bucket == "store-data"
+
+
+def test_requests_are_validated_against_botocore():
+    with pytest.raises(ServiceError) as wrong_type:
+        validate_request("sagemaker", "CreateModel", {"ModelName": "m", "PrimaryContainer": "not-a-structure"})
+    assert wrong_type.value.code == "ValidationException" and "PrimaryContainer" in wrong_type.value.message
+    with pytest.raises(ServiceError) as bad_name:
+        validate_request("sagemaker", "DescribeTrainingJob", {"TrainingJobName": "bad_name!"})
+    assert "regular expression pattern" in bad_name.value.message
+
+
+def test_plain_boto3_clients_reach_the_local_sagemaker(tmp_path):
+    with LocalCloud(tmp_path, persist=False):
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        with pytest.raises(client.exceptions.ResourceNotFound):
+            client.describe_training_job(TrainingJobName="missing")
+        with pytest.raises(botocore.exceptions.ClientError) as missing:
+            client.describe_endpoint(EndpointName="missing")
+        assert missing.value.response["Error"]["Code"] == "ValidationException"
+        with pytest.raises(botocore.exceptions.ParamValidationError):
+            client.create_model(ModelName="m", PrimaryContainer="oops")
+        arn = client.create_model(ModelName="m", PrimaryContainer={"Image": "i"})["ModelArn"]
+        assert client.describe_model(ModelName="m")["ModelArn"] == arn
+
+
+def test_state_machine_errors_are_named_as_step_functions_names_them(tmp_path):
+    definition = {
+        "StartAt": "Describe",
+        "States": {
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeTrainingJob",
+                "Parameters": {"TrainingJobName": "missing"},
+                "Catch": [{"ErrorEquals": ["SageMaker.ResourceNotFoundException"], "Next": "Create"}],
+                "End": True,
+            },
+            "Create": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createModel",
+                "Parameters": {"ModelName": "m", "PrimaryContainer": "not-a-structure"},
+                "End": True,
+            },
+        },
+    }
+    template = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "DefinitionString": json.dumps(definition),
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                },
+            }
+        }
+    }
+    with LocalCloud(tmp_path, persist=False, time_scale=0.01) as cloud:
+        arns = cloud.deploy(Assembly.from_templates({"S": template}, tmp_path))
+        result = cloud.run(arns["Machine"], {})
+    assert result.visited == ["Describe", "Create"]
+    assert result.status == "FAILED" and result.error == "SageMaker.AmazonSageMakerException"
+    assert "ValidationException" in result.cause and "PrimaryContainer" in result.cause
+
+
+def test_grid_enumerates_and_random_stays_in_range():
+    grid = strategy_for(
+        "Grid",
+        {
+            "IntegerParameterRanges": [{"Name": "d", "MinValue": "1", "MaxValue": "3"}],
+            "CategoricalParameterRanges": [{"Name": "c", "Values": ["a", "b"]}],
+        },
+        None,
+        "Maximize",
+    )
+    combos = []
+    while (suggestion := grid.suggest()) is not None:
+        combos.append(suggestion[1])
+    assert len(combos) == 6 and {"d": "3", "c": "b"} in combos
+    rnd = strategy_for(
+        "Random",
+        {
+            "ContinuousParameterRanges": [
+                {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"}
+            ]
+        },
+        5,
+        "Maximize",
+    )
+    assert all(0.01 <= float(rnd.suggest()[1]["eta"]) <= 0.5 for _ in range(50))
+
+
+def test_bayesian_search_learns_from_reported_values():
+    bayes = strategy_for(
+        "Bayesian", {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]}, 12, "Minimize"
+    )
+    for _ in range(12):
+        token, values = bayes.suggest()
+        bayes.report(token, (float(values["x"]) - 0.3) ** 2)
+    assert abs(bayes.study.best_params["x"] - 0.3) < 0.15
+
+
+def test_final_metric_is_the_last_match_and_paths_map_into_the_job_tree(tmp_path):
+    log = "[epoch 1] validation:accuracy=0.5;\n[epoch 2] validation:accuracy=0.75;\n"
+    definitions = [{"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}]
+    assert final_metrics(log, definitions) == {"validation:accuracy": 0.75}
+    assert container_path(tmp_path, "/opt/ml/processing/train") == tmp_path / "processing" / "train"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--data", "/nonexistent/data.csv"], "not found"),
+        (["run", "--data", __file__], "must be a .csv"),
+        (["run", "--algorithm", "no-such-algorithm"], "is not known"),
+        (["run", "--no-tuning", "--max-jobs", "4"], "need tuning"),
+        (["run", "--max-jobs", "2", "--parallel", "3"], "exceeds"),
+    ],
+)
+def test_cli_rejects_bad_options_clearly(argv, message, capsys, tmp_path):
+    assert main([*argv, "--state-dir", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv", [["run", "--max-jobs", "0"], ["run", "--threshold", "high"], ["run", "--strategy", "Magic"]]
+)
+def test_cli_argument_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
