@@ -112,10 +112,23 @@ class TuningConfig(_Section):
         return self
 
 
+class EndpointDeployment(_Section):
+    """How an endpoint update shifts traffic (SageMaker deployment guardrails) and when it rolls back."""
+
+    traffic_shift: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"] = "ALL_AT_ONCE"
+    step_percent: int = Field(10, ge=1, le=99)  # canary size, or linear step
+    wait_seconds: int = Field(300, ge=0, le=3600)  # bake time of each step
+    termination_wait_seconds: int = Field(120, ge=0, le=3600)  # old fleet kept for a fast rollback
+    # Rollback alarms: 5XX errors per minute and p99 model latency.
+    max_5xx_errors_per_minute: int = Field(5, ge=1)
+    max_p99_latency_ms: int = Field(500, ge=1)
+
+
 class EndpointConfig(_Section):
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = Field(1, ge=1, le=100)
     data_capture_percent: int = Field(100, ge=0, le=100)
+    deployment: EndpointDeployment = EndpointDeployment()
 
     _check_type = field_validator("instance_type")(instance_types.check_endpoint)
 

@@ -11,6 +11,7 @@ from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
 from stacks.components.pipeline_functions import PipelineFunctions
 from stacks.components.run_triggers import RunTriggers
@@ -43,6 +44,9 @@ class PipelineStack(Stack):
             key=storage.key,
         ).role
         topic = NotificationTopic(self, "Notifications", key=storage.key, email=config.notification_email).topic
+        endpoint_alarms = EndpointAlarms(
+            self, "EndpointAlarms", endpoint_name=endpoint_name, limits=config.endpoint.deployment, topic=topic
+        )
         functions = PipelineFunctions(
             self,
             "Functions",
@@ -80,6 +84,8 @@ class PipelineStack(Stack):
                     data_capture_percent=config.endpoint.data_capture_percent,
                     endpoint_instance_types=list(config.allowed_instance_types.endpoint),
                     endpoint_name=endpoint_name,
+                    traffic_shift=config.endpoint.deployment,
+                    rollback_alarm_names=endpoint_alarms.rollback_alarm_names,
                 ),
             ),
         )
@@ -104,6 +110,13 @@ class PipelineStack(Stack):
             state_machine=self.state_machine,
             data_bucket=storage.data_bucket,
             dead_letters=functions.dead_letters,
+        )
+        PipelineDashboard(
+            self,
+            "Dashboard",
+            state_machine=self.state_machine,
+            functions=[functions.prepare_run, functions.failure_handler],
+            endpoint_name=endpoint_name,
         )
         self.endpoint_name = endpoint_name
         CfnOutput(

@@ -171,3 +171,35 @@ def test_new_data_trigger_starts_a_run_with_the_objects_uri(dev: SynthesizedApp,
 def test_stack_outputs_for_starting_runs(each_env: SynthesizedApp) -> None:
     assert {"StateMachineArn", "EndpointName"} <= set(each_env.template("pipeline")["Outputs"])
     assert {"DataBucketName", "ArtifactsBucketName"} <= set(each_env.template("storage")["Outputs"])
+
+
+def test_rollback_alarms_watch_the_endpoints_errors_and_latency(each_env: SynthesizedApp) -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in each_env.resources("pipeline", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SageMaker"
+    }
+    assert set(alarms) == {"Invocation5XXErrors", "ModelLatency"}
+    endpoint = f"sagemakerpipeline-{each_env.environment}-pipeline-endpoint"
+    for alarm in alarms.values():
+        assert {"Name": "EndpointName", "Value": endpoint} in alarm["Dimensions"]
+        assert alarm["AlarmActions"] == [{"Ref": TOPIC}]
+    assert alarms["ModelLatency"]["ExtendedStatistic"] == "p99"
+
+
+def test_dashboard_shows_runs_endpoint_and_functions(each_env: SynthesizedApp) -> None:
+    (dashboard,) = each_env.resources("pipeline", "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "ExecutionsStarted",
+        "ExecutionsFailed",
+        "ExecutionTime",
+        "Invocations",
+        "ModelLatency",
+        "Invocation4XXErrors",
+        "Invocation5XXErrors",
+        "CPUUtilization",
+        "MemoryUtilization",
+        "Errors",
+    ):
+        assert metric in body, metric

@@ -205,3 +205,27 @@ def test_dev_approves_and_deploys_in_the_same_run(dev_definition: dict) -> None:
 def test_jobs_have_timeouts(dev_definition: dict) -> None:
     for name in ("Process", "Train", "Tune", "Evaluate"):
         assert tasks(dev_definition)[name]["TimeoutSeconds"] > 3600, name
+
+
+def test_endpoint_updates_are_blue_green_with_automatic_rollback(dev_definition: dict) -> None:
+    config = states(dev_definition)["UpdateEndpoint"]["Parameters"]["DeploymentConfig"]
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE",
+        "WaitIntervalInSeconds": 0,
+    }
+    assert len(config["AutoRollbackConfiguration"]["Alarms"]) == 2
+
+
+def test_prod_shifts_a_canary_first() -> None:
+    from stacks.components.workflow.deployment import deployment_config
+    from stacks.config import load_config
+
+    config = deployment_config(load_config("prod").endpoint.deployment, ["errors", "latency"])
+    policy = config["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "CANARY",
+        "WaitIntervalInSeconds": 300,
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+    }
+    assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 28800
+    assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]}

@@ -32,7 +32,7 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "data": {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"},
-        "algorithm": {"enum": catalog.algorithm_names()},
+        "algorithm": {"enum": list(catalog.ALGORITHMS)},
         "hyperparameters": {"type": "object", "additionalProperties": _SCALAR, "maxProperties": 100},
         "tuning": {
             "type": "object",
@@ -122,7 +122,7 @@ def _fix(field: str) -> str:
     top = field.split(".", 1)[0]
     return {
         "data": "give the dataset as s3://BUCKET/PREFIX/ or s3://BUCKET/KEY.csv",
-        "algorithm": f"choose one of: {', '.join(catalog.algorithm_names())}",
+        "algorithm": f"choose one of: {', '.join(list(catalog.ALGORITHMS))}",
         "objective": f"objective.metric is one of {', '.join(sorted(METRIC_GOALS))}, objective.threshold a number",
         "tuning": "see docs/pipeline.md for the tuning fields and their limits",
     }.get(top, "remove the field or correct it (see docs/pipeline.md for the input schema)")

@@ -10,6 +10,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.components.workflow.failure_path import FailurePath
+from stacks.config import EndpointDeployment
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -25,6 +26,27 @@ class DeploymentSettings:
     data_capture_percent: int
     endpoint_instance_types: list[str]
     endpoint_name: str
+    traffic_shift: EndpointDeployment
+    rollback_alarm_names: list[str]
+
+
+def deployment_config(shift: EndpointDeployment, alarm_names: list[str]) -> dict:
+    """Blue/green update: new fleet beside the old, traffic shifted in steps, automatic rollback on alarm."""
+    routing: dict = {"Type": shift.traffic_shift, "WaitIntervalInSeconds": shift.wait_seconds}
+    if shift.traffic_shift == "CANARY":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": shift.step_percent}
+    elif shift.traffic_shift == "LINEAR":
+        routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": shift.step_percent}
+    steps = 1 if shift.traffic_shift != "LINEAR" else -(-100 // shift.step_percent)
+    timeout = steps * shift.wait_seconds + shift.termination_wait_seconds + 1800
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": shift.termination_wait_seconds,
+            "MaximumExecutionTimeoutInSeconds": min(max(timeout, 600), 28800),
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarm_names]},
+    }
 
 
 def _task(
@@ -202,8 +224,11 @@ class Deployment(Construct):
             self,
             "UpdateEndpoint",
             api="updateEndpoint",
-            comment="Swap in the new config; SageMaker keeps serving the old one until the new one is healthy",
-            parameters=endpoint_request,
+            comment="Blue/green: SageMaker serves the old model until the new one is healthy; rolls back on alarm",
+            parameters={
+                **endpoint_request,
+                "DeploymentConfig": deployment_config(s.traffic_shift, s.rollback_alarm_names),
+            },
             result_selector={"action": "update"},
             result_path="$.deployment",
         )
