@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,8 +21,9 @@ def _start(base, port, **env):
     environment = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "SAGEMAKER_BIND_TO_PORT": str(port),
                    "SAGEMAKER_BIND_HOST": "127.0.0.1", "SAGEMAKER_MODEL_SERVER_WORKERS": "1", **env}
     environment.pop("SM_MODEL_DIR", None)
+    # its own process group, so cleanup can stop Granian's workers too, never leaving orphans
     return subprocess.Popen([sys.executable, "-m", "training_code", "serve"], cwd=REPO, env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def _wait_for_ping(port, process, seconds=15.0):
@@ -63,9 +65,9 @@ def test_serve_end_to_end_and_graceful_sigterm(classifier_dir):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # no-op after a clean exit; else main and workers
+        process.wait()
 
 
 def test_serve_without_model_fails_fast(tmp_path):
