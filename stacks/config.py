@@ -124,11 +124,28 @@ class EndpointDeployment(_Section):
     max_p99_latency_ms: int = Field(500, ge=1)
 
 
+class EndpointAutoscaling(_Section):
+    """Target tracking on invocations per instance for the endpoint's variant."""
+
+    min_instances: int = Field(1, ge=1, le=100)
+    max_instances: int = Field(2, ge=1, le=100)
+    invocations_per_instance: int = Field(1000, ge=1)  # per minute, the tracked target
+    scale_in_cooldown_seconds: int = Field(300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> EndpointAutoscaling:
+        if self.min_instances > self.max_instances:
+            raise ValueError(f"min_instances ({self.min_instances}) must be <= max_instances ({self.max_instances})")
+        return self
+
+
 class EndpointConfig(_Section):
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = Field(1, ge=1, le=100)
     data_capture_percent: int = Field(100, ge=0, le=100)
     deployment: EndpointDeployment = EndpointDeployment()
+    autoscaling: EndpointAutoscaling = EndpointAutoscaling()
 
     _check_type = field_validator("instance_type")(instance_types.check_endpoint)
 

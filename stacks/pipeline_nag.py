@@ -11,6 +11,10 @@ SAGEMAKER_ARN = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
 PER_RUN_NAMES = "job names are generated per run by the prepare-run function, so they are matched by type"
 S3_GRANT = "CDK's S3 grant action groups, on the stated prefixes only"
 KMS_GRANT = "KMS data-key actions, on the pipeline's own key only"
+AUTOSCALING = (
+    "Application Auto Scaling registration and target tracking (and the CloudWatch alarms it manages) "
+    "support no resource-level permissions; the service-linked role is limited by iam:AWSServiceName"
+)
 XRAY_AND_LIST = (
     "X-Ray trace segments and sagemaker:ListEndpoints support no resource-level permissions; "
     "cloudwatch:PutMetricData and ecr:GetAuthorizationToken neither (PutMetricData is limited by namespace)"
@@ -83,11 +87,11 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
         ),
+        ("AwsSolutions-IAM5[Resource::*]", f"{XRAY_AND_LIST}. {AUTOSCALING}"),
         (
             "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
         ),
-        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
     )
     for name in ("PrepareRun", "FailureHandler"):
         acknowledge(

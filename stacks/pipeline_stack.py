@@ -86,6 +86,7 @@ class PipelineStack(Stack):
                     endpoint_name=endpoint_name,
                     traffic_shift=config.endpoint.deployment,
                     rollback_alarm_names=endpoint_alarms.rollback_alarm_names,
+                    autoscaling=config.endpoint.autoscaling,
                 ),
             ),
         )

@@ -29,6 +29,8 @@ HAPPY_PATH = [
     "WaitForEndpoint",
     "DescribeEndpoint",
     "EndpointInService?",
+    "RegisterScalableTarget",
+    "PutScalingPolicy",
     "Summarize",
     "Succeeded",
 ]
@@ -185,7 +187,7 @@ def test_endpoint_is_updated_when_it_exists_and_polled_until_in_service(dev_defi
     assert graph["CreateEndpoint"]["Next"] == graph["UpdateEndpoint"]["Next"] == "WaitForEndpoint"
     poll = graph["EndpointInService?"]
     assert {c["StringEquals"]: c["Next"] for c in poll["Choices"]} == {
-        "InService": "Summarize",
+        "InService": "RegisterScalableTarget",
         "Failed": "EndpointFailed",
     }
     assert poll["Default"] == "WaitForEndpoint"
@@ -229,3 +231,17 @@ def test_prod_shifts_a_canary_first() -> None:
     }
     assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 28800
     assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]}
+
+
+def test_autoscaling_is_registered_once_in_service_and_idempotent(dev_definition: dict) -> None:
+    graph = states(dev_definition)
+    register, policy = graph["RegisterScalableTarget"]["Parameters"], graph["PutScalingPolicy"]["Parameters"]
+    resource_id = "endpoint/sagemakerpipeline-dev-pipeline-endpoint/variant/AllTraffic"
+    assert register["ResourceId"] == policy["ResourceId"] == resource_id
+    assert (register["MinCapacity"], register["MaxCapacity"]) == (1, 2)
+    # A fixed policy name: a second run replaces the policy instead of adding one.
+    assert policy["PolicyName"] == "invocations-per-instance"
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+    }

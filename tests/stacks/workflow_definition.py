@@ -37,12 +37,16 @@ def successors(state: dict) -> set[str]:
     return found
 
 
+# Step Functions' aws-sdk service names that differ from botocore's (and IAM's) service names.
+BOTOCORE_NAMES = {"applicationautoscaling": "application-autoscaling"}
+
+
 def api_of(resource: str) -> tuple[str, str]:
     """`arn:aws:states:::sagemaker:createTrainingJob.sync` -> ("sagemaker", "CreateTrainingJob")."""
     integration = resource.split(":::", 1)[1].removeprefix("aws-sdk:")
     service, action = integration.split(":", 1)
     action = action.split(".", 1)[0]
-    return service, action[0].upper() + action[1:]
+    return BOTOCORE_NAMES.get(service, service), action[0].upper() + action[1:]
 
 
 def render(parameters: Any, state: dict, context: dict) -> Any:

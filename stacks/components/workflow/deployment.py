@@ -9,8 +9,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks.components.workflow.autoscaling import EndpointAutoscalingStates
 from stacks.components.workflow.failure_path import FailurePath
-from stacks.config import EndpointDeployment
+from stacks.config import EndpointAutoscaling, EndpointDeployment
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -28,6 +29,7 @@ class DeploymentSettings:
     endpoint_name: str
     traffic_shift: EndpointDeployment
     rollback_alarm_names: list[str]
+    autoscaling: EndpointAutoscaling
 
 
 def deployment_config(shift: EndpointDeployment, alarm_names: list[str]) -> dict:
@@ -276,9 +278,12 @@ class Deployment(Construct):
             )
         )
 
+        scale = EndpointAutoscalingStates(
+            self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
+        )
         poll = wait.next(describe).next(
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
-            .when(sfn.Condition.string_equals("$.endpoint.status", "InService"), done)
+            .when(sfn.Condition.string_equals("$.endpoint.status", "InService"), scale.chain.next(done))
             .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), endpoint_failed)
             .otherwise(wait)
         )
