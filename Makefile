@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy run summary clean
+.PHONY: help setup synth test lint format diff deploy run summary clean bench image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,9 +40,16 @@ run: summary ## The main job
 test: setup ## Run the whole test suite
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: setup ## Ruff over the project
+lint: synth ## Ruff over the code, cfn-lint over the synthesized templates
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
+
+bench: setup ## Serving benchmark: ours vs gunicorn+Flask vs MLflow under wrk (installs wrk if missing)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(PY) bench/run.py --duration 10 --repeat 3
+
+image: ## Build the training/inference image (needs a Docker engine; cdk deploy builds it too)
+	docker build -t ml-pipeline-container training_code/
 
 format: setup ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
