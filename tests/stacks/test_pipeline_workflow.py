@@ -93,6 +93,14 @@ def test_every_task_retries_by_error_class_and_catches_everything_else(dev_defin
         assert catch_all[0]["ResultPath"] == "$.error"
 
 
+def test_the_integrations_catch_all_error_name_is_retried_only_briefly(dev_definition: dict) -> None:
+    for name, task in tasks(dev_definition).items():
+        for retrier in task.get("Retry", []):
+            if "SageMaker.AmazonSageMakerException" in retrier["ErrorEquals"]:
+                assert retrier["ErrorEquals"] == ["SageMaker.AmazonSageMakerException"], name
+                assert retrier["MaxAttempts"] <= 2, name
+
+
 def test_capacity_errors_wait_longer_than_throttling(dev_definition: dict) -> None:
     retry = {frozenset(r["ErrorEquals"]): r for r in tasks(dev_definition)["Train"]["Retry"]}
     throttling = next(r for k, r in retry.items() if "SageMaker.ThrottlingException" in k)

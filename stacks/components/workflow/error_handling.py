@@ -24,6 +24,10 @@ TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 CAPACITY_ERRORS = ["SageMaker.ResourceLimitExceededException", "SageMaker.ResourceLimitExceeded"]
+# The optimized SageMaker integrations (createTrainingJob.sync, ...) report throttling and client errors
+# under this one name, so it gets two quick retries: enough for throttling to clear, and a client
+# error (which every request shape is tested against botocore to avoid) fails within half a minute.
+AMBIGUOUS_SAGEMAKER_ERRORS = ["SageMaker.AmazonSageMakerException"]
 
 
 def add_retries(state: sfn.TaskStateBase | sfn.CustomState) -> None:
@@ -34,6 +38,13 @@ def add_retries(state: sfn.TaskStateBase | sfn.CustomState) -> None:
         max_attempts=6,
         backoff_rate=2,
         max_delay=Duration.seconds(60),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    state.add_retry(
+        errors=AMBIGUOUS_SAGEMAKER_ERRORS,
+        interval=Duration.seconds(5),
+        max_attempts=2,
+        backoff_rate=4,
         jitter_strategy=sfn.JitterType.FULL,
     )
     state.add_retry(
