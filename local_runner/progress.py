@@ -42,7 +42,7 @@ def table(cloud: LocalCloud, runs: list[StateRun], started: float, status: str) 
     elapsed = time.time() - started
     grid = Table(title=f"Execution {status} · {elapsed:5.1f} s", title_justify="left", expand=False)
     grid.add_column("", width=1)
-    grid.add_column("State")
+    grid.add_column("State", no_wrap=True)
     grid.add_column("Seconds", justify="right")
     grid.add_column("Attempts", justify="right")
     grid.add_column("Detail", overflow="fold", max_width=70)
