@@ -253,3 +253,13 @@ def test_autoscaling_is_registered_once_in_service_and_idempotent(dev_definition
     assert tracking["PredefinedMetricSpecification"] == {
         "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
     }
+
+
+def test_every_task_keeps_the_run_state(dev_definition: dict) -> None:
+    # A task without ResultPath would replace the whole state (and `$.run`) with the API's response.
+    for name, task in tasks(dev_definition).items():
+        if name == "PrepareRun":
+            assert task["ResultPath"] == "$" and task["ResultSelector"] == {"run.$": "$.Payload"}
+            continue  # the plan replaces the raw input on purpose: every later state reads `$.run`
+        assert "ResultPath" in task, name
+        assert task["ResultPath"] is None or task["ResultPath"].startswith("$."), name

@@ -58,7 +58,7 @@ def _task(
     api: str,
     parameters: dict,
     comment: str,
-    result_path: str | None = None,
+    result_path: str,
     result_selector: dict | None = None,
 ) -> sfn.CustomState:
     state = {
@@ -144,6 +144,8 @@ class Deployment(Construct):
             "CreateModel",
             api="createModel",
             comment="A SageMaker model from the registered artifact",
+            result_selector={"arn.$": "$.ModelArn"},
+            result_path="$.results.sagemaker_model",
             parameters={
                 "ModelName.$": "$.run.jobs.model",
                 "ExecutionRoleArn": s.role_arn,
@@ -158,6 +160,8 @@ class Deployment(Construct):
             "CreateEndpointConfig",
             api="createEndpointConfig",
             comment="Instances, KMS and data capture of requests and responses",
+            result_selector={"arn.$": "$.EndpointConfigArn"},
+            result_path="$.results.endpoint_config",
             parameters={
                 "EndpointConfigName.$": "$.run.jobs.config",
                 "ProductionVariants": [
