@@ -119,7 +119,7 @@ def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sa
         console.print(grid)
     objective = output.get("objective") or {}
     value = objective.get("value", output.get("value"))
-    metric = objective.get("metric", output.get("metric"))
+    metric = objective.get("metric") or objective.get("name") or output.get("metric")
     decision = output.get("status", "")
     threshold = output.get("threshold")
     if decision == "REJECTED_BY_QUALITY_GATE":

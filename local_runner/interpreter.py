@@ -16,10 +16,12 @@ Lambdas' own clients.
 
 from __future__ import annotations
 
+import functools
 import time as _time
 from collections.abc import Callable
 from typing import Any, Final
 
+import boto3
 from botocore.exceptions import ClientError, ParamValidationError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -202,6 +204,10 @@ class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
     Step Functions guide describes (`SageMaker.ResourceNotFoundException`, `S3.NoSuchKeyException`,
     `SageMaker.ThrottlingException`); timestamps as strings in state output."""
 
+    def _get_boto_service_name(self, boto_service_name: str | None = None) -> str:
+        name = boto_service_name or self.resource.api_name
+        return _boto_service_names().get(name, super()._get_boto_service_name(boto_service_name))
+
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
         if isinstance(ex, ParamValidationError):
             ex = _validation_client_error(ex)
@@ -224,9 +230,25 @@ class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
             response.update(safe)
 
 
+@functools.cache
+def _boto_service_names() -> dict[str, str]:
+    """aws-sdk service names (the SDK's, without hyphens: `applicationautoscaling`) -> botocore's names."""
+    names = {n.replace("-", ""): n for n in boto3.session.Session().get_available_services()}
+    names.update({"sfn": "stepfunctions", "cloudwatchlogs": "logs", "eventbridge": "events"})
+    return names
+
+
 # Step Functions spells service names in PascalCase in aws-sdk error names.
 state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update(
-    {"sagemaker": "SageMaker", "s3": "S3", "sns": "Sns", "sqs": "Sqs", "lambda": "Lambda"}
+    {
+        "sagemaker": "SageMaker",
+        "s3": "S3",
+        "sns": "Sns",
+        "sqs": "Sqs",
+        "lambda": "Lambda",
+        "applicationautoscaling": "ApplicationAutoScaling",
+        "cloudwatch": "CloudWatch",
+    }
 )
 
 _original_factory = state_task_factory.state_task_service_for
