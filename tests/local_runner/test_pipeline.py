@@ -98,9 +98,10 @@ def _known_definition_bugs(run) -> list[str]:
         run.cloud.client("stepfunctions").describe_state_machine(stateMachineArn=run.arn)["definition"]
     )["States"]
     bugs = []
-    create_model = states.get("CreateModel", {})
-    if create_model and "ResultPath" not in create_model and "ResultSelector" not in create_model:
-        bugs.append("CreateModel has no ResultPath: its output replaces the state and CreateEndpointConfig fails")
+    for name in ("CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"):
+        state = states.get(name, {})
+        if state and "ResultPath" not in state and "ResultSelector" not in state and "OutputPath" not in state:
+            bugs.append(f"{name} has no ResultPath: its response replaces the state input, the next state fails")
     return bugs
 
 
@@ -123,6 +124,7 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
     assert len(jobs) >= 4 and all(j["TrainingJobStatus"] == "Completed" for j in jobs)
     spans = sorted((j["TrainingStartTime"], j["TrainingEndTime"]) for j in jobs)
     assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), "no two training jobs ran at once"
+    assert max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans) <= 2, "more than 2 at once"
     assert "CreateEndpoint" in result.visited
     [endpoint] = _endpoints(run)
     assert endpoint["EndpointStatus"] == "InService"
