@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--parallel", type=_positive, help="tuning: training jobs at a time")
         cmd.add_argument("--strategy", choices=STRATEGIES, help="tuning strategy")
         cmd.add_argument("--env", default="dev", help="configuration to synthesize (config/ENV.json), default dev")
+        cmd.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly (e.g. cdk.out) as it is")
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
@@ -89,6 +90,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
+    if args.cdk_out is not None:
+        if not (args.cdk_out / "manifest.json").is_file():
+            raise UsageError(f"--cdk-out {args.cdk_out}: no cloud assembly there (run `make synth`)")
+        return Assembly.load(args.cdk_out)
     out_dir = args.state_dir / "cdk.out"
     if is_stale(out_dir):
         with console.status(f"Synthesizing ({args.env}) into {out_dir} …"):

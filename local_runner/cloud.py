@@ -167,6 +167,8 @@ class LocalCloud:
     def stop(self) -> None:
         try:
             if self.sagemaker is not None:
+                for process in self.sagemaker.processes.values():  # jobs an interrupted run left running
+                    process.stop()
                 self.sagemaker.join(timeout=30)
             self.save()
         finally:
