@@ -68,31 +68,9 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
         ),
         ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
     )
-    workflow_role = node("Workflow/StateMachine")
-    acknowledge(
-        workflow_role,
-        *(
-            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", f"{PER_RUN_NAMES}")
-            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
-        ),
-        (
-            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
-            "Model package versions are numbered by SageMaker within the pipeline's own group",
-        ),
-        (
-            f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]",
-            "ReadEvaluation reads runs/<run id>/evaluation/evaluation.json",
-        ),
-        (
-            "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
-            "CDK's LambdaInvoke grant: the function and its versions",
-        ),
-        ("AwsSolutions-IAM5[Resource::*]", f"{XRAY_AND_LIST}. {AUTOSCALING}"),
-        (
-            "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
-            "CDK's LambdaInvoke grant: the function and its versions",
-        ),
-    )
+    approval = stack.node.try_find_child("Approval")
+    for workflow in ["Workflow/StateMachine"] + (["Approval/StateMachine"] if approval else []):
+        _acknowledge_workflow_role(node(workflow), storage_stack, artifacts)
     for name in ("PrepareRun", "FailureHandler"):
         acknowledge(
             node(f"Functions/{name}"),
@@ -129,6 +107,11 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "<WorkflowStateMachine8F1B1C15.Name>:*]",
             "History of this state machine's executions only",
         ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            "<ApprovalStateMachine5BF18DA7.Name>:*]",
+            "History of the approval workflow's executions only",
+        ),
     )
     ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
     acknowledge(
@@ -154,4 +137,31 @@ def _s3_and_kms() -> tuple[tuple[str, str], ...]:
             for group in ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
         ),
         *((f"AwsSolutions-IAM5[Action::kms:{group}]", KMS_GRANT) for group in ("GenerateDataKey*", "ReEncrypt*")),
+    )
+
+
+def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifacts: str) -> None:
+    acknowledge(
+        machine,
+        *(
+            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", f"{PER_RUN_NAMES}")
+            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
+        ),
+        (
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            "Model package versions are numbered by SageMaker within the pipeline's own group",
+        ),
+        (
+            f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]",
+            "ReadEvaluation reads runs/<run id>/evaluation/evaluation.json",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
+        ("AwsSolutions-IAM5[Resource::*]", f"{XRAY_AND_LIST}. {AUTOSCALING}"),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
@@ -17,6 +18,7 @@ from stacks.components.pipeline_functions import PipelineFunctions
 from stacks.components.run_triggers import RunTriggers
 from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
 from stacks.components.training_image import TrainingImage
+from stacks.components.workflow.approval_workflow import ApprovalWorkflow
 from stacks.components.workflow.deployment import DeploymentSettings
 from stacks.components.workflow.permissions import grant_workflow_calls
 from stacks.components.workflow.pipeline_workflow import PipelineWorkflow, WorkflowResources
@@ -58,6 +60,18 @@ class PipelineStack(Stack):
             topic=topic,
             endpoint_name=endpoint_name,
         )
+        deployment = DeploymentSettings(
+            role_arn=sagemaker_role.role_arn,
+            key_arn=storage.key.key_arn,
+            model_package_group_name=storage.model_registry.group_name,
+            artifacts_bucket_name=storage.artifacts_bucket.bucket_name,
+            data_capture_percent=config.endpoint.data_capture_percent,
+            endpoint_instance_types=list(config.allowed_instance_types.endpoint),
+            endpoint_name=endpoint_name,
+            traffic_shift=config.endpoint.deployment,
+            rollback_alarm_names=endpoint_alarms.rollback_alarm_names,
+            autoscaling=config.endpoint.autoscaling,
+        )
         workflow = PipelineWorkflow(
             self,
             "Workflow",
@@ -75,19 +89,7 @@ class PipelineStack(Stack):
                     processing_max_runtime_seconds=config.processing.max_runtime_seconds,
                     warm_pool_seconds=config.training.warm_pool_seconds,
                 ),
-                deployment=DeploymentSettings(
-                    image_uri=image.image_uri,
-                    role_arn=sagemaker_role.role_arn,
-                    key_arn=storage.key.key_arn,
-                    model_package_group_name=storage.model_registry.group_name,
-                    artifacts_bucket_name=storage.artifacts_bucket.bucket_name,
-                    data_capture_percent=config.endpoint.data_capture_percent,
-                    endpoint_instance_types=list(config.allowed_instance_types.endpoint),
-                    endpoint_name=endpoint_name,
-                    traffic_shift=config.endpoint.deployment,
-                    rollback_alarm_names=endpoint_alarms.rollback_alarm_names,
-                    autoscaling=config.endpoint.autoscaling,
-                ),
+                deployment=deployment,
             ),
         )
         self.state_machine = workflow.state_machine
@@ -95,11 +97,30 @@ class PipelineStack(Stack):
         grant_workflow_calls(
             self.state_machine, sagemaker_role=sagemaker_role, key=storage.key, endpoint_name=endpoint_name
         )
-        self._grant_failure_handler(functions, endpoint_name)
+        machines = {"": self.state_machine}
+        if config.pipeline.model_approval_status == "PendingManualApproval":
+            approval = ApprovalWorkflow(
+                self,
+                "Approval",
+                config=config,
+                settings=deployment,
+                failure_handler=functions.failure_handler,
+                key=storage.key,
+                dead_letters=functions.dead_letters,
+            )
+            grant_workflow_calls(
+                approval.state_machine,
+                sagemaker_role=sagemaker_role,
+                key=storage.key,
+                endpoint_name=endpoint_name,
+                runs_jobs=False,
+            )
+            machines["Approval"] = approval.state_machine
+        self._grant_failure_handler(functions, endpoint_name, list(machines.values()))
         FailureBackstop(
             self,
             "FailureBackstop",
-            state_machine=self.state_machine,
+            state_machines=machines,
             failure_handler=functions.failure_handler,
             dead_letters=functions.dead_letters,
             topic=topic,
@@ -130,25 +151,30 @@ class PipelineStack(Stack):
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
         acknowledge_pipeline_findings(self, storage=storage)
 
-    def _grant_failure_handler(self, functions: PipelineFunctions, endpoint_name: str) -> None:
+    def _grant_failure_handler(
+        self, functions: PipelineFunctions, endpoint_name: str, machines: list[sfn.IStateMachine]
+    ) -> None:
         """A separate policy: the function must not depend on the state machine that invokes it."""
 
         def arn(resource: str, name: str) -> str:
             return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
-        execution_arn = self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.state_machine.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        execution_arns = [
+            self.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{machine.state_machine_name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for machine in machines
+        ]
         iam.Policy(
             self,
             "FailureHandlerInspectAndStop",
             roles=[functions.failure_handler.role],
             statements=[
                 iam.PolicyStatement(
-                    sid="ReadExecutionHistory", actions=["states:GetExecutionHistory"], resources=[execution_arn]
+                    sid="ReadExecutionHistory", actions=["states:GetExecutionHistory"], resources=execution_arns
                 ),
                 iam.PolicyStatement(
                     sid="InspectAndStopRunJobs",

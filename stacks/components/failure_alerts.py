@@ -35,12 +35,14 @@ class FailureBackstop(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        state_machine: sfn.IStateMachine,
+        state_machines: dict[str, sfn.IStateMachine],
         failure_handler: lambda_.IFunction,
         dead_letters: sqs.IQueue,
         topic: sns.ITopic,
     ) -> None:
+        """`state_machines`: alarm-name prefix -> machine ("" for the training workflow)."""
         super().__init__(scope, construct_id)
+        arns = [machine.state_machine_arn for machine in state_machines.values()]
         events.Rule(
             self,
             "ExecutionEnded",
@@ -48,7 +50,7 @@ class FailureBackstop(Construct):
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
-                detail={"status": BACKSTOP_STATUSES, "stateMachineArn": [state_machine.state_machine_arn]},
+                detail={"status": BACKSTOP_STATUSES, "stateMachineArn": arns},
             ),
             targets=[
                 targets.LambdaFunction(
@@ -62,10 +64,12 @@ class FailureBackstop(Construct):
             "FailureHandlingLost": dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"
             ),
-            "ExecutionsFailed": state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-            "ExecutionsTimedOut": state_machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
-            "ExecutionsAborted": state_machine.metric_aborted(period=Duration.minutes(5), statistic="Sum"),
         }
+        five = Duration.minutes(5)
+        for prefix, machine in state_machines.items():
+            alarms[f"{prefix}ExecutionsFailed"] = machine.metric_failed(period=five, statistic="Sum")
+            alarms[f"{prefix}ExecutionsTimedOut"] = machine.metric_timed_out(period=five, statistic="Sum")
+            alarms[f"{prefix}ExecutionsAborted"] = machine.metric_aborted(period=five, statistic="Sum")
         self.alarms = []
         for name, metric in alarms.items():
             alarm = metric.create_alarm(

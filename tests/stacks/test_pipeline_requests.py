@@ -64,7 +64,7 @@ def sample_state(app: SynthesizedApp, execution_input: dict) -> dict[str, Any]:
     return {
         "run": run,
         "results": {
-            "model": {"training_job": run["jobs"]["train"], "artifact": model},
+            "model": {"training_job": run["jobs"]["train"], "artifact": model, "image": "123456789012.dkr.ecr.x/r:t"},
             "model_package": {"arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"},
         },
         "evaluation": {
@@ -122,11 +122,11 @@ def test_tuning_job_name_fits_sagemakers_limit(synthesized: dict[str, Synthesize
         assert len(name) <= 63
 
 
-def _granted_actions(template: dict) -> list[str]:
+def _granted_actions(template: dict, workflow: str = "Workflow") -> list[str]:
     role_ids = {
         k
         for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and "states" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+        if r["Type"] == "AWS::IAM::Role" and k.startswith(f"{workflow}StateMachineRole")
     }
     granted = []
     for resource in template["Resources"].values():

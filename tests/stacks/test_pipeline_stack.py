@@ -61,7 +61,10 @@ def test_backstop_rule_sends_failed_executions_to_the_failure_handler(each_env: 
     pattern = rule["EventPattern"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
-    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "WorkflowStateMachine8F1B1C15"}]
+    machines = [{"Ref": "WorkflowStateMachine8F1B1C15"}]
+    if each_env.environment == "prod":  # the approval workflow fails into the same handling
+        machines.append({"Ref": "ApprovalStateMachine5BF18DA7"})
+    assert pattern["detail"]["stateMachineArn"] == machines
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["FunctionsFailureHandlerF246E445", "Arn"]}
     assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 4
@@ -86,7 +89,8 @@ def test_alarms_notify_the_topic(each_env: SynthesizedApp, metric: str) -> None:
         for a in each_env.resources("pipeline", "AWS::CloudWatch::Alarm").values()
         if a["Properties"]["MetricName"] == metric
     ]
-    assert len(alarms) == 1
+    machines = 2 if each_env.environment == "prod" and metric.startswith("Executions") else 1
+    assert len(alarms) == machines
     assert alarms[0]["AlarmActions"] == [{"Ref": TOPIC}]
     assert alarms[0]["Threshold"] == 1
 
@@ -117,12 +121,14 @@ def test_failure_handler_gets_what_it_needs(each_env: SynthesizedApp) -> None:
     } <= actions
 
 
-def test_state_machine_logs_everything_encrypted_and_traces(each_env: SynthesizedApp) -> None:
-    machine = _one(each_env, "AWS::StepFunctions::StateMachine")["Properties"]
-    assert machine["StateMachineType"] == "STANDARD"
-    assert machine["TracingConfiguration"] == {"Enabled": True}
-    assert machine["LoggingConfiguration"]["Level"] == "ALL"
-    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is True
+def test_state_machines_log_everything_encrypted_and_trace(each_env: SynthesizedApp) -> None:
+    machines = each_env.resources("pipeline", "AWS::StepFunctions::StateMachine").values()
+    assert len(machines) == {"dev": 1, "prod": 2}[each_env.environment]
+    for machine in (m["Properties"] for m in machines):
+        assert machine["StateMachineType"] == "STANDARD"
+        assert machine["TracingConfiguration"] == {"Enabled": True}
+        assert machine["LoggingConfiguration"]["Level"] == "ALL"
+        assert machine["LoggingConfiguration"]["IncludeExecutionData"] is True
     for logical_id, group in each_env.resources("pipeline", "AWS::Logs::LogGroup").items():
         if logical_id.startswith("CustomCDKECRDeployment"):
             continue  # cdk-ecr-deployment's own deploy-time log group (acknowledged in stacks/pipeline_nag.py)

@@ -14,8 +14,13 @@ TOKEN = "arn:aws:cfn::123456789012:resolved-at-deploy"
 _FORMAT = re.compile(r"^States\.Format\('((?:[^'\\]|\\.)*)'\s*,\s*(.+)\)$")
 
 
-def definition_of(template: dict) -> dict[str, Any]:
-    (machine,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+def definition_of(template: dict, workflow: str = "Workflow") -> dict[str, Any]:
+    """The definition of the state machine under construct `workflow` ("Workflow" or "Approval")."""
+    (machine,) = [
+        r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith(f"{workflow}StateMachine")
+    ]
     body = machine["Properties"]["DefinitionString"]
     if isinstance(body, dict):
         body = "".join(part if isinstance(part, str) else TOKEN for part in body["Fn::Join"][1])

@@ -19,7 +19,6 @@ ENDPOINT_POLL_SECONDS = 30
 
 @dataclass(frozen=True)
 class DeploymentSettings:
-    image_uri: str
     role_arn: str
     key_arn: str
     model_package_group_name: str
@@ -74,7 +73,9 @@ def _task(
 
 
 class Deployment(Construct):
-    """`register` -> (`deploy_choice`) -> model, endpoint config, create or update, poll -> `done`."""
+    """`register` (the model registry) and `deploy` (model, endpoint config, create or update, poll, scale,
+    then `done`). The training workflow registers, and deploys when its environment approves at once; the
+    approval workflow only deploys. Both read the model from `$.results.model.{image,artifact}`."""
 
     def __init__(
         self,
@@ -85,14 +86,18 @@ class Deployment(Construct):
         failures: FailurePath,
         approval_status: str,
         done: sfn.IChainable,
+        register: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         s = settings
         stack = Stack.of(self)
-        model_packages = stack.format_arn(
-            service="sagemaker", resource="model-package", resource_name=f"{s.model_package_group_name}/*"
-        )
+        model_packages = self.model_package_arns(self, s.model_package_group_name)
         endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=s.endpoint_name)
+        self.deploy: sfn.IChainable | None = None
+        if approval_status == "Approved":  # otherwise a person approves, and the approval workflow deploys
+            self.deploy = self._deploy(s, endpoint, failures, done)
+        if not register:
+            return
         self.register = tasks.CallAwsService(
             self,
             "RegisterModel",
@@ -108,7 +113,7 @@ class Deployment(Construct):
                 "$.run.objective.metric, $.evaluation.report.objective.value)",
                 "ModelApprovalStatus": approval_status,
                 "InferenceSpecification": {
-                    "Containers": [{"Image": s.image_uri, "ModelDataUrl.$": "$.results.model.artifact"}],
+                    "Containers": [{"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"}],
                     "SupportedContentTypes": ["text/csv", "application/json"],
                     "SupportedResponseMIMETypes": ["text/csv", "application/json"],
                     "SupportedRealtimeInferenceInstanceTypes": s.endpoint_instance_types,
@@ -134,9 +139,11 @@ class Deployment(Construct):
         )
         failures.catch(self.register, step="RegisterModel", job_type="none", job_name_path=None)
 
-        self.deploy: sfn.IChainable | None = None
-        if approval_status == "Approved":  # otherwise a person approves, and a later deploy serves the model
-            self.deploy = self._deploy(s, endpoint, failures, done)
+    @staticmethod
+    def model_package_arns(scope: Construct, group_name: str) -> str:
+        return Stack.of(scope).format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
+        )
 
     def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
         create_model = _task(
@@ -149,7 +156,7 @@ class Deployment(Construct):
             parameters={
                 "ModelName.$": "$.run.jobs.model",
                 "ExecutionRoleArn": s.role_arn,
-                "PrimaryContainer": {"Image": s.image_uri, "ModelDataUrl.$": "$.results.model.artifact"},
+                "PrimaryContainer": {"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"},
                 "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
             },
         )

@@ -30,32 +30,40 @@ MANAGED_RULES = ("ProcessingJobs", "TrainingJobs", "TuningJobs")
 
 
 def grant_workflow_calls(
-    state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey, endpoint_name: str
+    state_machine: sfn.StateMachine,
+    *,
+    sagemaker_role: iam.IRole,
+    key: kms.IKey,
+    endpoint_name: str,
+    runs_jobs: bool = True,
 ) -> None:
+    """Everything the workflow's CustomStates call; `runs_jobs=False` for the approval workflow (deploys only)."""
     stack = Stack.of(state_machine)
 
     def arn(resource: str, name: str) -> str:
         return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
     add = state_machine.add_to_role_policy
-    for resource, actions in SYNC_JOB_ACTIONS.items():
+    if runs_jobs:
+        for resource, actions in SYNC_JOB_ACTIONS.items():
+            add(
+                iam.PolicyStatement(
+                    actions=[*actions, "sagemaker:AddTags", "sagemaker:ListTags"], resources=[arn(resource, "*")]
+                )
+            )
+        rules = [
+            stack.format_arn(
+                service="events", resource="rule", resource_name=f"StepFunctionsGetEventsForSageMaker{kind}Rule"
+            )
+            for kind in MANAGED_RULES
+        ]
         add(
             iam.PolicyStatement(
-                actions=[*actions, "sagemaker:AddTags", "sagemaker:ListTags"], resources=[arn(resource, "*")]
+                sid="SyncJobCompletionRules",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=rules,
             )
         )
-    add(
-        iam.PolicyStatement(
-            sid="SyncJobCompletionRules",
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[
-                stack.format_arn(
-                    service="events", resource="rule", resource_name=f"StepFunctionsGetEventsForSageMaker{kind}Rule"
-                )
-                for kind in MANAGED_RULES
-            ],
-        )
-    )
     add(
         iam.PolicyStatement(
             sid="DeployModel",

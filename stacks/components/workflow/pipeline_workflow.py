@@ -99,7 +99,11 @@ class PipelineWorkflow(Construct):
             jobs.training_request(j),
             api="createTrainingJob",
             comment="One training job with the run's hyperparameters",
-            result_selector={"training_job.$": "$.TrainingJobName", "artifact.$": "$.ModelArtifacts.S3ModelArtifacts"},
+            result_selector={
+                "training_job.$": "$.TrainingJobName",
+                "artifact.$": "$.ModelArtifacts.S3ModelArtifacts",
+                "image": j.image_uri,
+            },
             result_path="$.results.model",
             timeout=job_seconds,
         )
@@ -130,6 +134,7 @@ class PipelineWorkflow(Construct):
                 "training_job.$": "$.results.tuning.training_job",
                 "artifact.$": "States.Format('{}/{}/output/model.tar.gz', "
                 "$.run.s3.models, $.results.tuning.training_job)",
+                "image": j.image_uri,
             },
             result_path="$.results.model",
         )

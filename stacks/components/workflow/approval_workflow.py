@@ -1,0 +1,156 @@
+"""Deploy a model a person approved in the registry (prod): the approval event starts this workflow.
+
+EventBridge's "SageMaker Model Package State Change" (ModelApprovalStatus = Approved, our group) starts
+it with the package's ARN; it reads the package, checks it is still approved and rolls it out with the
+same deployment states the training workflow uses in dev.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.components.log_retention import log_retention
+from stacks.components.workflow.deployment import Deployment, DeploymentSettings
+from stacks.components.workflow.failure_path import FailurePath
+from stacks.config import AppConfig
+
+
+class ApprovalWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        settings: DeploymentSettings,
+        failure_handler: lambda_.IFunction,
+        key: kms.IKey,
+        dead_letters: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        failures = FailurePath(self, "Failure", failure_handler=failure_handler)
+        read = tasks.CallAwsService(
+            self,
+            "DescribeModelPackage",
+            state_name="DescribeModelPackage",
+            comment="The approved package: its image, its artifact, its run",
+            service="sagemaker",
+            action="describeModelPackage",
+            iam_action="sagemaker:DescribeModelPackage",
+            iam_resources=[Deployment.model_package_arns(self, settings.model_package_group_name)],
+            parameters={"ModelPackageName.$": "$.model_package_arn"},
+            result_selector={
+                "status.$": "$.ModelApprovalStatus",
+                "image.$": "$.InferenceSpecification.Containers[0].Image",
+                "artifact.$": "$.InferenceSpecification.Containers[0].ModelDataUrl",
+            },
+            result_path="$.package",
+        )
+        failures.catch(read, step="DescribeModelPackage", job_type="none", job_name_path=None)
+        endpoint = config.endpoint
+        plan = sfn.Pass(
+            self,
+            "PlanDeployment",
+            state_name="PlanDeployment",
+            comment="Names unique to this deployment; instances and data capture from the configuration",
+            parameters={
+                "model_package_arn.$": "$.model_package_arn",
+                "run": {
+                    "id.$": "$$.Execution.Name",
+                    "jobs": {
+                        "model.$": "States.Format('model-{}', $$.Execution.Name)",
+                        "config.$": "States.Format('config-{}', $$.Execution.Name)",
+                    },
+                    "endpoint_name": settings.endpoint_name,
+                    "instances": {
+                        "endpoint": {
+                            "InstanceType": endpoint.instance_type,
+                            "InitialInstanceCount": endpoint.initial_instance_count,
+                        }
+                    },
+                    "s3": {"data_capture": f"s3://{settings.artifacts_bucket_name}/data-capture/"},
+                },
+                "results": {
+                    "model": {"image.$": "$.package.image", "artifact.$": "$.package.artifact"},
+                    "model_package": {"arn.$": "$.model_package_arn"},
+                },
+            },
+        )
+        done = sfn.Pass(
+            self,
+            "Summarize",
+            state_name="Summarize",
+            parameters={
+                "status": "DEPLOYED",
+                "model_package_arn.$": "$.model_package_arn",
+                "endpoint_name.$": "$.run.endpoint_name",
+            },
+        ).next(sfn.Succeed(self, "Deployed", state_name="Deployed"))
+        rollout = Deployment(
+            self, "Rollout", settings=settings, failures=failures, approval_status="Approved", done=done, register=False
+        )
+        not_approved = sfn.Fail(
+            self,
+            "NotApproved",
+            state_name="NotApproved",
+            error="ModelPackageNotApproved",
+            cause="The package is no longer Approved; nothing was deployed",
+        )
+        definition = read.next(
+            sfn.Choice(self, "StillApproved", state_name="StillApproved?")
+            .when(sfn.Condition.string_equals("$.package.status", "Approved"), plan.next(rollout.deploy))
+            .otherwise(not_approved)
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(6),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(
+                    self,
+                    "ExecutionLogs",
+                    encryption_key=key,
+                    retention=log_retention(config.log_retention_days),
+                    removal_policy=RemovalPolicy.RETAIN,
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            comment="Deploy an approved model package to the pipeline's endpoint",
+        )
+        events.Rule(
+            self,
+            "OnApproval",
+            description="A model package of this pipeline was approved: deploy it",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [settings.model_package_group_name],
+                    "ModelApprovalStatus": ["Approved"],
+                },
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    input=events.RuleTargetInput.from_object(
+                        {"model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn")}
+                    ),
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=4,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
+        )
