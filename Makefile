@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy run summary clean bench image
+.PHONY: help setup synth test lint format diff deploy run stop summary clean bench bench-local image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,7 +35,15 @@ synth: setup ## Synthesize every stack of ENV (dev|prod) into cdk.out, policy ga
 summary: synth ## Print each stack's resources by type and the cdk-nag outcome
 	$(PY) tools/synth_summary.py
 
-run: summary ## The main job
+RUN_ARGS ?=
+run: setup ## The main job: the synthesized state machine end to end on this machine (RUN_ARGS="--algorithm ridge ...")
+	$(PY) -m local_runner run $(RUN_ARGS)
+
+stop: setup ## Stop the local endpoints `make run` left serving
+	$(PY) -m local_runner stop
+
+bench-local: setup ## Wall time of each state of the default local run (tuning 8 jobs, 2 at a time)
+	$(PY) -m local_runner bench
 
 test: setup ## Run the whole test suite
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
