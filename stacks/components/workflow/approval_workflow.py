@@ -7,20 +7,19 @@ same deployment states the training workflow uses in dev.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.components.log_retention import log_retention
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
+from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.config import AppConfig
 
 
@@ -110,24 +109,12 @@ class ApprovalWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.package.status", "Approved"), plan.next(rollout.deploy))
             .otherwise(not_approved)
         )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = observed_state_machine(
             self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
+            key=key,
+            log_retention_days=config.log_retention_days,
             timeout=Duration.hours(6),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self,
-                    "ExecutionLogs",
-                    encryption_key=key,
-                    retention=log_retention(config.log_retention_days),
-                    removal_policy=RemovalPolicy.RETAIN,
-                ),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
             comment="Deploy an approved model package to the pipeline's endpoint",
         )
         events.Rule(

@@ -30,28 +30,22 @@ CAPACITY_ERRORS = ["SageMaker.ResourceLimitExceededException", "SageMaker.Resour
 AMBIGUOUS_SAGEMAKER_ERRORS = ["SageMaker.AmazonSageMakerException"]
 
 
+# (errors, first interval s, attempts, backoff rate, longest interval s): transient, ambiguous, capacity.
+RETRY_POLICY = (
+    (TRANSIENT_ERRORS, 2, 6, 2, 60),
+    (AMBIGUOUS_SAGEMAKER_ERRORS, 5, 2, 4, None),
+    (CAPACITY_ERRORS, 60, 8, 2, 900),
+)
+
+
 def add_retries(state: sfn.TaskStateBase | sfn.CustomState) -> None:
-    """Transient errors: short backoff; capacity and quota errors: a long schedule."""
-    state.add_retry(
-        errors=TRANSIENT_ERRORS,
-        interval=Duration.seconds(2),
-        max_attempts=6,
-        backoff_rate=2,
-        max_delay=Duration.seconds(60),
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    state.add_retry(
-        errors=AMBIGUOUS_SAGEMAKER_ERRORS,
-        interval=Duration.seconds(5),
-        max_attempts=2,
-        backoff_rate=4,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    state.add_retry(
-        errors=CAPACITY_ERRORS,
-        interval=Duration.seconds(60),
-        max_attempts=8,
-        backoff_rate=2,
-        max_delay=Duration.minutes(15),
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    """Transient errors: short backoff; the ambiguous SageMaker name: twice; capacity: a long schedule."""
+    for errors, interval, attempts, backoff, longest in RETRY_POLICY:
+        state.add_retry(
+            errors=errors,
+            interval=Duration.seconds(interval),
+            max_attempts=attempts,
+            backoff_rate=backoff,
+            max_delay=Duration.seconds(longest) if longest else None,
+            jitter_strategy=sfn.JitterType.FULL,
+        )

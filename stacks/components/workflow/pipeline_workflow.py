@@ -10,19 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.components.log_retention import log_retention
 from stacks.components.workflow import sagemaker_jobs as jobs
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
+from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.config import AppConfig
 
 SLACK_SECONDS = 1800  # queueing and provisioning on top of a job's own limit
@@ -250,21 +249,12 @@ class PipelineWorkflow(Construct):
             .otherwise(train.next(evaluation_chain))
         )
 
-        self.log_group = logs.LogGroup(
+        self.state_machine = observed_state_machine(
             self,
-            "ExecutionLogs",
-            encryption_key=r.key,
-            retention=log_retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self.definition),
+            definition=self.definition,
+            key=r.key,
+            log_retention_days=config.log_retention_days,
             timeout=Duration.minutes(config.pipeline.execution_timeout_minutes),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             comment="SageMaker pipeline: process, train or tune, evaluate, gate, register, deploy",
         )
 
