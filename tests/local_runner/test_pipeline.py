@@ -188,7 +188,8 @@ def test_an_endpoint_failure_fails_the_run_with_the_reason(run, request):
     result = run(tuning=False)
     assert result.status == "FAILED"
     assert "ping health check" in result.cause
-    assert [e["EndpointStatus"] for e in _endpoints(run)] == ["Failed"]
+    # the failure handler cleans up the failed endpoint; nothing is left serving
+    assert all(e["EndpointStatus"] != "InService" for e in _endpoints(run))
 
 
 def test_a_throttled_sdk_call_succeeds_on_retry(run, request):
