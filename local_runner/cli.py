@@ -160,7 +160,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     args.state_dir = state_dir
     runner_dir = state_dir / "runner"
     if args.fresh and runner_dir.exists():
-        with LocalCloud(runner_dir) as old:
+        with LocalCloud(runner_dir, restart_endpoints=False) as old:
             old.sagemaker.stop_endpoints()
         import shutil
 
@@ -236,7 +236,7 @@ def stop(args: argparse.Namespace) -> int:
     if not (runner_dir / "sagemaker" / "state.json").exists():
         console.print("No local endpoints.")
         return 0
-    with LocalCloud(runner_dir) as cloud:
+    with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
         stopped = cloud.sagemaker.stop_endpoints(delete=True)
     console.print(f"Stopped: {', '.join(stopped) or 'nothing'}")
     return 0

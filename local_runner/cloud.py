@@ -120,6 +120,7 @@ class LocalCloud:
         persist: bool = True,
         seed: int = 0,
         lambda_log: Path | str | None = None,
+        restart_endpoints: bool = True,
     ):
         self.state_dir = Path(state_dir).resolve()
         self.code_dir = Path(code_dir).resolve()
@@ -127,6 +128,7 @@ class LocalCloud:
         self.time_scale = time_scale
         self.persist = persist
         self.seed = seed
+        self.restart_endpoints = restart_endpoints
         self.region = REGION
         self.account = ACCOUNT
         self._mock = None
@@ -162,7 +164,8 @@ class LocalCloud:
         self.router.checks.append(self.faults.check)
         hooks.activate(self.router)
         interpreter.set_job_waiter(self.sagemaker.wait_for_change)
-        self.sagemaker.restart_endpoints()
+        if self.restart_endpoints:
+            self.sagemaker.restart_endpoints()
 
     def stop(self) -> None:
         try:
