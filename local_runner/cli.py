@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     t0 = time.perf_counter()
     assembly = _assembly(args, console)
     timings["synth"] = time.perf_counter() - t0
-    pipeline = Pipeline.find(assembly)
+    pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
     t1 = time.perf_counter()
     cloud = LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log")

@@ -58,8 +58,10 @@ class Pipeline:
     state_machine_id: str
 
     @classmethod
-    def find(cls, assembly: Assembly) -> Pipeline:
+    def find(cls, assembly: Assembly, env: str | None = None) -> Pipeline:
         machines = assembly.state_machines()
+        if len(machines) > 1 and env:
+            machines = [m for m in machines if f"-{env}-".lower() in f"-{m[0].name}-".lower()] or machines
         if not machines:
             raise TemplateError(f"no AWS::StepFunctions::StateMachine in {assembly.directory}")
         if len(machines) > 1:
