@@ -140,6 +140,12 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
     assert updated["EndpointConfigName"] != endpoint["EndpointConfigName"]
     assert runtime.invoke_endpoint(EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body=ROW)
 
+    rejected = run(tuning=False, threshold=1.01)
+    assert rejected.status == "SUCCEEDED" and rejected.visited[-1] == "QualityGateNotMet"
+    [unchanged] = _endpoints(run)
+    assert unchanged["EndpointConfigName"] == updated["EndpointConfigName"]
+    assert unchanged["EndpointStatus"] == "InService"
+
 
 def test_an_unreachable_threshold_ends_at_the_quality_gate_without_endpoint_change(run):
     result = run(tuning=False, threshold=1.01)
