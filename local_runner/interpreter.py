@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import functools
 import time as _time
+import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
 import boto3
+import moto
 from botocore.exceptions import ClientError, ParamValidationError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -322,6 +324,8 @@ def _environment_with_redrive_count(self) -> Environment:
 
 
 _installed = False
+# The seams above are those of this version (pinned in requirements-dev.txt); check them on an upgrade.
+MOTO_VERSION = "5.2.5"
 
 
 def install() -> None:
@@ -329,6 +333,12 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    if moto.__version__ != MOTO_VERSION:
+        warnings.warn(
+            f"local_runner extends moto {MOTO_VERSION}'s Step Functions interpreter; found {moto.__version__}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     state_task_factory.state_task_service_for = _service_for
     retrier_decl.time = _ScaledTime()
     WaitFunction._wait_interval = _scaled_wait_interval
