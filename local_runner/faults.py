@@ -5,6 +5,7 @@ faults.throttle("CreateTrainingJob", times=1)          # next call raises Thrott
 faults.api_error("lambda", "Invoke", "ServiceException", status=500)
 faults.fail_job("processing", "*", "ClientError: injected")  # job fails with this FailureReason
 faults.fail_endpoint("*", "the container did not pass the ping health check")
+faults.interrupt_training("train-*", after_checkpoints=1)  # a managed-spot interruption, then a restart
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ApiFault:
 class Faults:
     api: list[ApiFault] = field(default_factory=list)
     jobs: list[tuple[str, str, str]] = field(default_factory=list)
+    interruptions: list[tuple[str, int]] = field(default_factory=list)
+    _interrupted: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def api_error(
@@ -59,6 +62,24 @@ class Faults:
 
     def fail_endpoint(self, name_pattern: str, reason: str) -> None:
         self.fail_job("endpoint", name_pattern, reason)
+
+    def interrupt_training(self, name_pattern: str, after_checkpoints: int = 1) -> None:
+        """A spot interruption of each matching training job, once: after its `after_checkpoints`-th checkpoint
+        write the process gets SIGTERM, the checkpoints go to CheckpointConfig.S3Uri and the job restarts."""
+        if after_checkpoints < 1:
+            raise ValueError("after_checkpoints must be at least 1")
+        self.interruptions.append((name_pattern, after_checkpoints))
+
+    def training_interruption(self, name: str) -> int | None:
+        """The checkpoint writes after which to interrupt this training job (None: never, or already done)."""
+        with self._lock:
+            if name in self._interrupted:
+                return None
+            for pattern, after_checkpoints in self.interruptions:
+                if fnmatch.fnmatchcase(name, pattern):
+                    self._interrupted.add(name)
+                    return after_checkpoints
+        return None
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
         with self._lock:
