@@ -42,11 +42,50 @@ class Process:
 
     popen: subprocess.Popen | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    interrupted: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
         self.stop_requested.set()
         if self.popen is not None and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
+
+    def interrupt(self) -> None:
+        """A spot interruption: the same SIGTERM, but the job is not stopped (it restarts)."""
+        self.interrupted.set()
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
+
+def _checkpoint_files(directory: Path) -> dict[str, tuple[int, int]]:
+    files = {}
+    with contextlib.suppress(FileNotFoundError):
+        for path in directory.iterdir():
+            if not path.name.startswith("."):  # temporary files before an atomic rename
+                with contextlib.suppress(FileNotFoundError):
+                    stat = path.stat()
+                    files[path.name] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def interrupt_after_checkpoints(directory: Path, process: Process, writes: int, poll: float = 0.02) -> None:
+    """Interrupt `process` once `writes` changes of its checkpoint directory were seen (what the tree
+    started with, e.g. downloaded checkpoints, does not count). Polling: writes closer than `poll` count once."""
+
+    def watch() -> None:
+        seen, count = _checkpoint_files(directory), 0
+        while not process.stop_requested.is_set():
+            if process.popen is not None and process.popen.poll() is not None:
+                return
+            current = _checkpoint_files(directory)
+            if current != seen:
+                time.sleep(poll)  # one checkpoint may write several files: let it settle, count it once
+                seen, count = _checkpoint_files(directory), count + 1
+                if count >= writes:
+                    process.interrupt()
+                    return
+            time.sleep(poll)
+
+    threading.Thread(target=watch, name=f"interrupt-{directory.parent.name}", daemon=True).start()
 
 
 def container_path(base: Path, local_path: str) -> Path:

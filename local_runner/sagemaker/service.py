@@ -344,7 +344,13 @@ class LocalSageMaker:
             environment.setdefault("TRAINING_JOB_NAME", name)
             environment.setdefault("TRAINING_JOB_ARN", record["TrainingJobArn"])
             runtime = record.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+            interrupt_after = self.faults.training_interruption(name)
+            if interrupt_after:
+                jobs.interrupt_after_checkpoints(base / "checkpoints", process, interrupt_after)
             outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+            if process.interrupted.is_set() and not outcome.stopped:
+                base = self._restart_after_interruption(name, record, base)
+                outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
             metrics = jobs.final_metrics(outcome.log, spec.get("MetricDefinitions", []))
             now = time.time()
             metric_list = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in metrics.items()]
@@ -410,6 +416,23 @@ class LocalSageMaker:
                 FailureReason=f"InternalServerError: {error}"[:1024],
                 TrainingEndTime=time.time(),
             )
+
+    def _restart_after_interruption(self, name: str, record: dict[str, Any], base: Path) -> Path:
+        """Managed spot: the instance was reclaimed. The checkpoints go to CheckpointConfig.S3Uri and the job
+        restarts in a fresh tree that downloads them, as on a new instance; the old tree is kept beside it."""
+        self._secondary(name, "Interrupted", "Training job interrupted: the spot instance was reclaimed")
+        checkpoint = record.get("CheckpointConfig", {}).get("S3Uri")
+        if checkpoint:
+            s3.upload_dir(base / "checkpoints", checkpoint)
+        interrupted = base.with_name(f"{base.name}.interrupted")
+        if interrupted.exists():
+            shutil.rmtree(interrupted)
+        base.rename(interrupted)
+        self._secondary(name, "Restarting", "Restarting training on a new spot instance")
+        base = jobs.fresh_dir(base)
+        jobs.prepare_training(base, record)
+        self._secondary(name, "Training", "Training image download completed. Training in progress.")
+        return base
 
     def op_describe_training_job(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["TrainingJobName"]
