@@ -214,3 +214,21 @@ def test_a_throttled_sdk_call_succeeds_on_retry_and_nothing_is_recorded(run, fai
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["SageMaker.ThrottlingException"]
     assert "HandleFailure" not in result.visited
     assert failures.records() == [] and failures.messages() == []
+
+
+def test_a_failed_update_fails_deploy_and_leaves_the_endpoint_alone(run, failures, request):
+    """A failed UpdateEndpoint is recorded and announced; the handler never deletes an updated endpoint."""
+    _deploys(run, request)
+    first = run(tuning=False)
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    [deployed] = run.cloud.sagemaker.store.values("endpoints")
+    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
+    run.cloud.faults.fail_endpoint(deployed["EndpointName"], reason)
+    result = run(tuning=False)
+    assert "UpdateEndpoint" in result.visited and "CreateEndpoint" not in result.visited
+    record = _assert_failed_as_designed(result, failures, "Deploy", "endpoint", reason)
+    assert record["job"] == {**record["job"], "name": deployed["EndpointName"], "action": "update"}
+    assert record["stopped"] == []
+    [kept] = run.cloud.sagemaker.store.values("endpoints")
+    assert kept["EndpointName"] == deployed["EndpointName"]
+    assert kept["EndpointConfigName"] == deployed["EndpointConfigName"]  # still the first run's model
