@@ -921,6 +921,9 @@ class LocalSageMaker:
             self._deploy(record["EndpointName"], local.get("config", record["EndpointConfigName"]), creating=False)
 
     def stop_endpoints(self, delete: bool = False) -> list[str]:
+        for thread in list(self.threads):  # a deployment in flight would start its server after this
+            if thread.name.startswith("endpoint-"):
+                thread.join(timeout=endpoints.PING_TIMEOUT + 10)
         stopped = []
         for record in self.store.values("endpoints"):
             endpoints.stop(record.get("local"))
