@@ -194,8 +194,8 @@ def test_endpoint_is_updated_when_it_exists_and_polled_until_in_service(dev_defi
     assert graph["EndpointExists?"]["Default"] == "CreateEndpoint"
     assert graph["CreateEndpoint"]["Next"] == graph["UpdateEndpoint"]["Next"] == "WaitForEndpoint"
     poll = graph["EndpointInService?"]
-    assert {c["StringEquals"]: c["Next"] for c in poll["Choices"]} == {
-        "InService": "RegisterScalableTarget",
+    assert {c["StringEquals"]: c["Next"] for c in poll["Choices"] if "StringEquals" in c} == {
+        "InService": "DeploymentRolledBack",
         "Failed": "EndpointFailed",
     }
     assert poll["Default"] == "WaitForEndpoint"
@@ -263,3 +263,17 @@ def test_every_task_keeps_the_run_state(dev_definition: dict) -> None:
             continue  # the plan replaces the raw input on purpose: every later state reads `$.run`
         assert "ResultPath" in task, name
         assert task["ResultPath"] is None or task["ResultPath"].startswith("$."), name
+
+
+def test_an_update_rolled_back_by_an_alarm_is_a_failure_not_a_success(dev_definition: dict) -> None:
+    poll = states(dev_definition)["EndpointInService?"]
+    serving_new = poll["Choices"][0]
+    assert serving_new["Next"] == "RegisterScalableTarget"
+    assert {"Variable": "$.endpoint.config", "StringEqualsPath": "$.run.jobs.config"} in serving_new["And"]
+    assert poll["Choices"][1] == {
+        "Variable": "$.endpoint.status",
+        "StringEquals": "InService",
+        "Next": "DeploymentRolledBack",
+    }
+    rolled_back = states(dev_definition)["DeploymentRolledBack"]
+    assert rolled_back["Parameters"]["Error"] == "DeploymentRolledBack" and rolled_back["Next"] == "DeployFailed"

@@ -264,7 +264,12 @@ class Deployment(Construct):
             iam_action="sagemaker:DescribeEndpoint",
             iam_resources=[endpoint],
             parameters={"EndpointName.$": "$.run.endpoint_name"},
-            result_selector={"status.$": "$.EndpointStatus", "arn.$": "$.EndpointArn", "details.$": "$"},
+            result_selector={
+                "status.$": "$.EndpointStatus",
+                "arn.$": "$.EndpointArn",
+                "config.$": "$.EndpointConfigName",
+                "details.$": "$",
+            },
             result_path="$.endpoint",
         )
         failures.catch(
@@ -274,27 +279,42 @@ class Deployment(Construct):
             job_name_path="$.run.endpoint_name",
             action_path="$.deployment.action",
         )
+        deploy_failed = failures.describe(
+            step="Deploy", job_type="endpoint", job_name_path="$.run.endpoint_name", action_path="$.deployment.action"
+        )
         endpoint_failed = sfn.Pass(
             self,
             "EndpointFailed",
             state_name="EndpointFailed",
             parameters={"Error": "EndpointFailed", "Cause.$": "$.endpoint.details.FailureReason"},
             result_path="$.error",
-        ).next(
-            failures.describe(
-                step="Deploy",
-                job_type="endpoint",
-                job_name_path="$.run.endpoint_name",
-                action_path="$.deployment.action",
-            )
-        )
+        ).next(deploy_failed)
+        # After an automatic rollback the endpoint is InService again, but with the previous config.
+        rolled_back = sfn.Pass(
+            self,
+            "DeploymentRolledBack",
+            state_name="DeploymentRolledBack",
+            parameters={
+                "Error": "DeploymentRolledBack",
+                "Cause.$": "States.Format('A rollback alarm fired during the update: the endpoint still serves {}, "
+                "not {}', $.endpoint.config, $.run.jobs.config)",
+            },
+            result_path="$.error",
+        ).next(deploy_failed)
+        in_service = sfn.Condition.string_equals("$.endpoint.status", "InService")
 
         scale = EndpointAutoscalingStates(
             self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
         )
         poll = wait.next(describe).next(
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
-            .when(sfn.Condition.string_equals("$.endpoint.status", "InService"), scale.chain.next(done))
+            .when(
+                sfn.Condition.and_(
+                    in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", "$.run.jobs.config")
+                ),
+                scale.chain.next(done),
+            )
+            .when(in_service, rolled_back)
             .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), endpoint_failed)
             .otherwise(wait)
         )
