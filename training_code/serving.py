@@ -159,6 +159,10 @@ def create_app() -> App:
 
 def run() -> int:
     """Check the model loads, then hand over to Granian (SIGTERM/SIGINT: graceful shutdown)."""
+    # One worker per CPU, one math thread per worker. Also: Granian forks its workers after the parent
+    # loaded the model, and an OpenMP runtime (xgboost) started before a fork deadlocks in the child.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     from granian import Granian
     from granian.constants import Interfaces
 

@@ -106,9 +106,7 @@ def start(
     else:
         (directory / "model").mkdir()
     port = port or free_port()
-    env = dict(os.environ)
-    # Workers are forked after the model loaded: an OpenMP pool in the parent (xgboost) deadlocks them.
-    env["OMP_NUM_THREADS"] = "1"
+    env = dict(os.environ)  # `serve` itself pins math threads per worker (see training_code/serving.py)
     env.update(environment or {})
     env.update(
         {
