@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_pipeline are parameters here)
 """Issue 6, end to end: every failing step ends as designed.
 
 Each scenario runs the synthesized pipeline through the local runner and proves the whole failure path:
@@ -14,7 +13,7 @@ import json
 
 import boto3
 import pytest
-from test_pipeline import _deploys, pipeline_assembly, run, snapshot  # noqa: F401  (shared fixtures)
+from pipeline_harness import _deploys
 
 from local_runner.pipeline import execution_input
 from local_runner.validation import ServiceError

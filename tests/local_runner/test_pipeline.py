@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
-import os
-import subprocess
-import tarfile
-from pathlib import Path
 
 import boto3
 import pytest
+from pipeline_harness import _deploys, _endpoints
 
-from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import REPO_ROOT, Pipeline, execution_input, synth
+from local_runner.pipeline import execution_input
 
 pytestmark = pytest.mark.slow
 
@@ -23,96 +18,6 @@ ROW = (
     "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
     "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
 )
-
-
-@pytest.fixture(scope="session")
-def snapshot(tmp_path_factory) -> Path:
-    """The committed tree (HEAD): engineers share this working tree, and their edits in progress must not
-    change what these tests synthesize and run. `LOCAL_RUNNER_TEST_TREE=worktree` tests the working tree."""
-    if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
-        pytest.skip("the CDK CLI is not installed (make setup)")
-    if os.environ.get("LOCAL_RUNNER_TEST_TREE") == "worktree":
-        return REPO_ROOT
-    root = tmp_path_factory.mktemp("head")
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(root, filter="data")
-    for shared in ("node_modules", ".venv"):
-        (root / shared).symlink_to(REPO_ROOT / shared)
-    return root
-
-
-@pytest.fixture(scope="session")
-def pipeline_assembly(tmp_path_factory, snapshot) -> Assembly:
-    out = tmp_path_factory.mktemp("synth") / "cdk.out"
-    synth(out, repo=snapshot)
-    return Assembly.load(out)
-
-
-class Run:
-    def __init__(self, cloud: LocalCloud, pipeline: Pipeline, arn: str, data_uri: str):
-        self.cloud, self.pipeline, self.arn, self.data_uri = cloud, pipeline, arn, data_uri
-
-    def __call__(self, raw: dict | None = None, **options):
-        payload = raw if raw is not None else execution_input(self.data_uri, **options)
-        return self.cloud.run(self.arn, payload, timeout=300)
-
-    def upload(self, name: str, rows: list[list]) -> str:
-        uri = f"s3://{self.pipeline.data_bucket()}/datasets/{name}"
-        body = "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
-        bucket, key = s3.split_uri(uri)
-        boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body.encode())
-        return uri
-
-
-@pytest.fixture
-def run(tmp_path, pipeline_assembly, dataset, snapshot):
-    cloud = LocalCloud(tmp_path / "state", code_dir=snapshot, persist=False, time_scale=0.02)
-    with cloud:
-        arns = cloud.deploy(pipeline_assembly)
-        pipeline = Pipeline.find(pipeline_assembly)
-        data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
-        s3.upload_file(dataset, data_uri)
-        _probe_prepare_run(cloud, data_uri)
-        try:
-            yield Run(cloud, pipeline, arns[pipeline.state_machine_id], data_uri)
-        finally:
-            cloud.sagemaker.stop_endpoints()
-
-
-def _probe_prepare_run(cloud: LocalCloud, data_uri: str) -> None:
-    """The committed pipeline must plan a valid run; when its first Lambda breaks upstream, say so (xfail)."""
-    function = next(f for f in cloud.lambdas.functions.values() if "PrepareRun" in f.name)
-    event = {"input": {"data": data_uri}, "execution_name": "probe", "start_time": "2026-01-01T00:00:00Z"}
-    answer = boto3.client("lambda", region_name="us-east-1").invoke(
-        FunctionName=function.arn, Payload=json.dumps(event).encode()
-    )
-    if answer.get("FunctionError"):
-        error = json.loads(answer["Payload"].read())
-        pytest.xfail(f"upstream: the committed prepare-run Lambda fails: {error['errorType']}: {error['errorMessage']}")
-
-
-def _known_definition_bugs(run) -> list[str]:
-    """Defects of the synthesized definition this runner has found (reported to the pipeline's owners)."""
-    states = json.loads(
-        run.cloud.client("stepfunctions").describe_state_machine(stateMachineArn=run.arn)["definition"]
-    )["States"]
-    bugs = []
-    for name in ("CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"):
-        state = states.get(name, {})
-        if state and "ResultPath" not in state and "ResultSelector" not in state and "OutputPath" not in state:
-            bugs.append(f"{name} has no ResultPath: its response replaces the state input, the next state fails")
-    return bugs
-
-
-def _deploys(run, request) -> None:
-    bugs = _known_definition_bugs(run)
-    if bugs:
-        request.node.add_marker(pytest.mark.xfail(reason="; ".join(bugs), strict=False))
-
-
-def _endpoints(run):
-    return run.cloud.sagemaker.store.values("endpoints")
 
 
 def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(run, request):

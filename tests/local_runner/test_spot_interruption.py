@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_pipeline are parameters here)
 """Issue 6, end to end: a managed-spot interruption of the training job, resumed from its checkpoint.
 
 The local SageMaker sends the training process SIGTERM after its first checkpoint write (the container
@@ -14,7 +13,6 @@ import tarfile
 
 import boto3
 import pytest
-from test_pipeline import pipeline_assembly, run, snapshot  # noqa: F401  (shared fixtures)
 
 from local_runner import s3
 from local_runner.pipeline import execution_input

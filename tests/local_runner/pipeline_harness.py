@@ -1,0 +1,108 @@
+"""The synthesized pipeline, ready to run: HEAD synthesized once per session, a fresh local cloud per test.
+
+Its fixtures are registered in conftest.py, so every test module shares one synthesis per worker."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from local_runner import Assembly, LocalCloud, s3
+from local_runner.pipeline import REPO_ROOT, Pipeline, execution_input, synth
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory) -> Path:
+    """The committed tree (HEAD): engineers share this working tree, and their edits in progress must not
+    change what these tests synthesize and run. `LOCAL_RUNNER_TEST_TREE=worktree` tests the working tree."""
+    if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.skip("the CDK CLI is not installed (make setup)")
+    if os.environ.get("LOCAL_RUNNER_TEST_TREE") == "worktree":
+        return REPO_ROOT
+    root = tmp_path_factory.mktemp("head")
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    for shared in ("node_modules", ".venv"):
+        (root / shared).symlink_to(REPO_ROOT / shared)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pipeline_assembly(tmp_path_factory, snapshot) -> Assembly:
+    out = tmp_path_factory.mktemp("synth") / "cdk.out"
+    synth(out, repo=snapshot)
+    return Assembly.load(out)
+
+
+class Run:
+    def __init__(self, cloud: LocalCloud, pipeline: Pipeline, arn: str, data_uri: str):
+        self.cloud, self.pipeline, self.arn, self.data_uri = cloud, pipeline, arn, data_uri
+
+    def __call__(self, raw: dict | None = None, **options):
+        payload = raw if raw is not None else execution_input(self.data_uri, **options)
+        return self.cloud.run(self.arn, payload, timeout=300)
+
+    def upload(self, name: str, rows: list[list]) -> str:
+        uri = f"s3://{self.pipeline.data_bucket()}/datasets/{name}"
+        body = "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+        bucket, key = s3.split_uri(uri)
+        boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body.encode())
+        return uri
+
+
+@pytest.fixture
+def run(tmp_path, pipeline_assembly, dataset, snapshot):
+    cloud = LocalCloud(tmp_path / "state", code_dir=snapshot, persist=False, time_scale=0.02)
+    with cloud:
+        arns = cloud.deploy(pipeline_assembly)
+        pipeline = Pipeline.find(pipeline_assembly)
+        data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+        s3.upload_file(dataset, data_uri)
+        _probe_prepare_run(cloud, data_uri)
+        try:
+            yield Run(cloud, pipeline, arns[pipeline.state_machine_id], data_uri)
+        finally:
+            cloud.sagemaker.stop_endpoints()
+
+
+def _probe_prepare_run(cloud: LocalCloud, data_uri: str) -> None:
+    """The committed pipeline must plan a valid run; when its first Lambda breaks upstream, say so (xfail)."""
+    function = next(f for f in cloud.lambdas.functions.values() if "PrepareRun" in f.name)
+    event = {"input": {"data": data_uri}, "execution_name": "probe", "start_time": "2026-01-01T00:00:00Z"}
+    answer = boto3.client("lambda", region_name="us-east-1").invoke(
+        FunctionName=function.arn, Payload=json.dumps(event).encode()
+    )
+    if answer.get("FunctionError"):
+        error = json.loads(answer["Payload"].read())
+        pytest.xfail(f"upstream: the committed prepare-run Lambda fails: {error['errorType']}: {error['errorMessage']}")
+
+
+def _known_definition_bugs(run) -> list[str]:
+    """Defects of the synthesized definition this runner has found (reported to the pipeline's owners)."""
+    states = json.loads(
+        run.cloud.client("stepfunctions").describe_state_machine(stateMachineArn=run.arn)["definition"]
+    )["States"]
+    bugs = []
+    for name in ("CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"):
+        state = states.get(name, {})
+        if state and "ResultPath" not in state and "ResultSelector" not in state and "OutputPath" not in state:
+            bugs.append(f"{name} has no ResultPath: its response replaces the state input, the next state fails")
+    return bugs
+
+
+def _deploys(run, request) -> None:
+    bugs = _known_definition_bugs(run)
+    if bugs:
+        request.node.add_marker(pytest.mark.xfail(reason="; ".join(bugs), strict=False))
+
+
+def _endpoints(run):
+    return run.cloud.sagemaker.store.values("endpoints")
