@@ -82,8 +82,10 @@ def test_every_request_matches_the_service_model(approval: dict) -> None:
         "model_package_arn": PACKAGE,
         "package": {
             "status": "Approved",
-            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/r:abc",
-            "artifact": "s3://artifacts-bucket/runs/r/models/t/output/model.tar.gz",
+            "container": {
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/r:abc",
+                "ModelDataUrl": "s3://artifacts-bucket/runs/r/models/t/output/model.tar.gz",
+            },
         },
     }
     state = render(states(approval)["PlanDeployment"]["Parameters"], state, CONTEXT)

@@ -49,8 +49,8 @@ class ApprovalWorkflow(Construct):
             parameters={"ModelPackageName.$": "$.model_package_arn"},
             result_selector={
                 "status.$": "$.ModelApprovalStatus",
-                "image.$": "$.InferenceSpecification.Containers[0].Image",
-                "artifact.$": "$.InferenceSpecification.Containers[0].ModelDataUrl",
+                # An intrinsic, not `Containers[0].Image`: one element, whatever the JSONPath engine.
+                "container.$": "States.ArrayGetItem($.InferenceSpecification.Containers, 0)",
             },
             result_path="$.package",
         )
@@ -79,7 +79,7 @@ class ApprovalWorkflow(Construct):
                     "s3": {"data_capture": f"s3://{settings.artifacts_bucket_name}/data-capture/"},
                 },
                 "results": {
-                    "model": {"image.$": "$.package.image", "artifact.$": "$.package.artifact"},
+                    "model": {"image.$": "$.package.container.Image", "artifact.$": "$.package.container.ModelDataUrl"},
                     "model_package": {"arn.$": "$.model_package_arn"},
                 },
             },
