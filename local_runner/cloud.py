@@ -16,6 +16,7 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 
 from . import hooks, interpreter, s3
+from .events import LocalEventBus, Rule, Target
 from .faults import Faults
 from .lambdas import Function, LocalLambda
 from .sagemaker import LocalSageMaker, Store
@@ -138,6 +139,7 @@ class LocalCloud:
         self.router = hooks.Router()
         self.state_machines: dict[str, str] = {}
         self.assembly: Assembly | None = None
+        self.events = LocalEventBus(self.start_execution)
 
     # -- lifecycle ------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -158,6 +160,7 @@ class LocalCloud:
         s3.load(self.state_dir / "s3")
         store = Store(self.state_dir / "sagemaker" / "state.json" if self.persist else None)
         self.sagemaker = LocalSageMaker(self.state_dir / "sagemaker", self.code_dir, store, self.faults, seed=self.seed)
+        self.sagemaker.listeners.append(self._model_package_event)
         self.router.register("sagemaker", self.sagemaker.handle)
         self.router.register("sagemaker-runtime", self._runtime)
         self.router.register("lambda", self._lambda)
@@ -249,7 +252,54 @@ class LocalCloud:
             except sfn.exceptions.StateMachineDoesNotExist:
                 arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
             self.state_machines[logical_id] = arn
+        self._rules(assembly)
         return dict(self.state_machines)
+
+    def _rules(self, assembly: Assembly) -> None:
+        """EventBridge rules whose targets are this assembly's state machines (see events.py)."""
+        machines = set(self.state_machines.values())
+        for stack in assembly.stacks.values():
+            resolver = assembly.resolver(stack)
+            for logical_id, resource in stack.of_type("AWS::Events::Rule").items():
+                props = resolver.resolve(resource.get("Properties", {}))
+                targets = tuple(
+                    Target(
+                        arn=t["Arn"],
+                        constant_input=t.get("Input"),
+                        paths=t.get("InputTransformer", {}).get("InputPathsMap"),
+                        template=t.get("InputTransformer", {}).get("InputTemplate"),
+                    )
+                    for t in props.get("Targets", [])
+                    if t["Arn"] in machines
+                )
+                if targets and "EventPattern" in props:
+                    self.events.add(Rule(logical_id, props["EventPattern"], targets))
+
+    def _model_package_event(self, kind: str, name: str, record: dict[str, Any]) -> None:
+        """SageMaker's "Model Package State Change" event, as EventBridge delivers it."""
+        if kind != "model_package" or not record.get("ModelPackageGroupName"):
+            return
+        detail = {
+            k: record.get(k)
+            for k in (
+                "ModelPackageGroupName",
+                "ModelPackageArn",
+                "ModelPackageVersion",
+                "ModelApprovalStatus",
+                "ModelPackageStatus",
+            )
+        }
+        self.events.put_event(
+            {
+                "version": "0",
+                "source": "aws.sagemaker",
+                "account": self.account,
+                "region": self.region,
+                "detail-type": "SageMaker Model Package State Change",
+                "resources": [record["ModelPackageArn"]],
+                "detail": detail,
+            }
+        )
 
     @staticmethod
     def _definition(resolver, props: dict[str, Any]) -> str:

@@ -62,6 +62,9 @@ class Pipeline:
         machines = assembly.state_machines()
         if len(machines) > 1 and env:
             machines = [m for m in machines if f"-{env}-".lower() in f"-{m[0].name}-".lower()] or machines
+        if len(machines) > 1:
+            # Prod also has the approval workflow; a run starts the training workflow (construct "Workflow").
+            machines = [m for m in machines if m[1].startswith("WorkflowStateMachine")] or machines
         if not machines:
             raise TemplateError(f"no AWS::StepFunctions::StateMachine in {assembly.directory}")
         if len(machines) > 1:

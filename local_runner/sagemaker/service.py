@@ -1017,6 +1017,7 @@ class LocalSageMaker:
             record.setdefault("ModelApprovalStatus", "PendingManualApproval")
         self.store.put("model_packages", key, record)
         self._tag(arn, p.get("Tags"))
+        self._notify("model_package", key, record)
         return {"ModelPackageArn": arn}
 
     def _find_package(self, name_or_arn: str) -> dict[str, Any] | None:
@@ -1047,6 +1048,7 @@ class LocalSageMaker:
         )
         fields = {k: v for k, v in p.items() if k != "ModelPackageArn"}
         self.store.update("model_packages", key, **fields)
+        self._notify("model_package", key, {**record, **fields})
         return {"ModelPackageArn": record["ModelPackageArn"]}
 
     def op_list_model_packages(self, p: dict[str, Any]) -> dict[str, Any]:
