@@ -6,7 +6,6 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -14,6 +13,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from stacks.components.event_delivery import invoke
 
 BACKSTOP_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -52,11 +53,7 @@ class FailureBackstop(Construct):
                 detail_type=["Step Functions Execution Status Change"],
                 detail={"status": BACKSTOP_STATUSES, "stateMachineArn": arns},
             ),
-            targets=[
-                targets.LambdaFunction(
-                    failure_handler, dead_letter_queue=dead_letters, retry_attempts=4, max_event_age=Duration.hours(6)
-                )
-            ],
+            targets=[invoke(failure_handler, dead_letters=dead_letters)],
         )
         notify = actions.SnsAction(topic)
         alarms = {

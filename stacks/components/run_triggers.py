@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
@@ -10,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.components.event_delivery import start_execution
 from stacks.config import TriggersConfig
 
 
@@ -28,14 +28,7 @@ class RunTriggers(Construct):
         bucket = data_bucket.bucket_name
 
         def start(execution_input: dict) -> targets.SfnStateMachine:
-            # A start that keeps failing lands in the dead-letter queue, whose alarm tells someone.
-            return targets.SfnStateMachine(
-                state_machine,
-                input=events.RuleTargetInput.from_object(execution_input),
-                dead_letter_queue=dead_letters,
-                retry_attempts=4,
-                max_event_age=Duration.hours(6),
-            )
+            return start_execution(state_machine, execution_input, dead_letters=dead_letters)
 
         if triggers.new_data_prefix:
             events.Rule(

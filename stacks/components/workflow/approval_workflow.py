@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -17,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks.components.event_delivery import start_execution
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
@@ -130,14 +130,10 @@ class ApprovalWorkflow(Construct):
                 },
             ),
             targets=[
-                targets.SfnStateMachine(
+                start_execution(
                     self.state_machine,
-                    input=events.RuleTargetInput.from_object(
-                        {"model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn")}
-                    ),
-                    dead_letter_queue=dead_letters,
-                    retry_attempts=4,
-                    max_event_age=Duration.hours(6),
+                    {"model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn")},
+                    dead_letters=dead_letters,
                 )
             ],
         )
