@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import itertools
 
 import botocore.session
 import pytest
@@ -11,7 +10,15 @@ from botocore.validate import ParamValidator
 
 from tests.conftest import SynthesizedApp
 from tests.stacks.test_pipeline_requests import _granted_actions, _needed_actions
-from tests.stacks.workflow_definition import TOKEN, api_of, definition_of, render, states, successors, tasks
+from tests.stacks.workflow_definition import (
+    TOKEN,
+    api_of,
+    assert_path,
+    definition_of,
+    render,
+    states,
+    tasks,
+)
 
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemakerpipeline-prod-storage-models/3"
 CONTEXT = {
@@ -55,8 +62,7 @@ def test_only_environments_with_manual_approval_have_it(dev: SynthesizedApp) -> 
 def test_reads_the_package_checks_approval_then_rolls_out(approval: dict) -> None:
     graph = states(approval)
     assert approval["StartAt"] == "DescribeModelPackage"
-    for here, there in itertools.pairwise(PATH):
-        assert there in successors(graph[here]), f"{here} -> {there}"
+    assert_path(approval, PATH)
     assert graph["StillApproved?"]["Default"] == "NotApproved" and graph["NotApproved"]["Type"] == "Fail"
 
 

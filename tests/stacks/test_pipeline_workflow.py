@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from tests.conftest import SynthesizedApp
-from tests.stacks.workflow_definition import definition_of, states, successors, tasks
+from tests.stacks.workflow_definition import assert_path, definition_of, states, tasks
 
 HAPPY_PATH = [
     "PrepareRun",
@@ -52,8 +50,7 @@ def test_starts_by_preparing_the_run(dev_definition: dict) -> None:
 
 def test_happy_path_reads_top_to_bottom(dev_definition: dict) -> None:
     graph = states(dev_definition)
-    for here, there in itertools.pairwise(HAPPY_PATH):
-        assert there in successors(graph[here]), f"{here} -> {there}"
+    assert_path(dev_definition, HAPPY_PATH)
     assert graph["Succeeded"]["Type"] == "Succeed"
 
 

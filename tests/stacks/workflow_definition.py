@@ -3,6 +3,7 @@ against a sample state, so tests check exactly what Step Functions would send.""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -44,6 +45,13 @@ def successors(state: dict) -> set[str]:
 
 # Step Functions' aws-sdk service names that differ from botocore's (and IAM's) service names.
 BOTOCORE_NAMES = {"applicationautoscaling": "application-autoscaling"}
+
+
+def assert_path(definition: dict, path: list[str]) -> None:
+    """Each state of `path` can transition to the next (Next, Choice branch, Default or Catch)."""
+    graph = states(definition)
+    for here, there in itertools.pairwise(path):
+        assert there in successors(graph[here]), f"{here} -> {there}"
 
 
 def api_of(resource: str) -> tuple[str, str]:
