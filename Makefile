@@ -29,7 +29,7 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-synth: setup ## Synthesize every stack of ENV (dev|prod) into cdk.out, policy gates included
+synth: setup ## Synthesize ENV's stage (dev|prod|all) into cdk.out, policy gates included
 	cdk synth --quiet -c env=$(ENV)
 
 summary: synth ## Print each stack's resources by type and the cdk-nag outcome
@@ -50,7 +50,7 @@ test: setup ## Run the whole test suite
 
 lint: synth ## Ruff over the code, cfn-lint over the synthesized templates
 	$(PY) -m ruff check .
-	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/assembly-*/*.template.json
 
 bench: setup ## Serving benchmark: ours vs gunicorn+Flask vs MLflow under wrk (installs wrk if missing)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
@@ -64,10 +64,10 @@ format: setup ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff format .
 
 diff: setup ## Compare ENV's stacks with what is deployed (needs AWS credentials)
-	cdk diff --all -c env=$(ENV)
+	cdk diff -c env=$(ENV) 'SageMakerPipeline-$(ENV)/*'
 
 deploy: setup ## Deploy ENV's stacks (needs AWS credentials and a bootstrapped account)
-	cdk deploy --all -c env=$(ENV) --require-approval broadening
+	cdk deploy -c env=$(ENV) --require-approval broadening 'SageMakerPipeline-$(ENV)/*'
 
 clean: ## Remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache

@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""The CDK app. The only place that reads the environment: context (-c env=prod) and variables."""
+"""The CDK app. The only place that reads the environment: context (-c env=prod) and variables.
+
+`-c env=NAME` synthesizes one environment's stage, `-c env=dev,prod` several, `-c env=all` every
+config/*.json. Deploy one with `cdk deploy 'SageMakerPipeline-prod/*'`.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,23 @@ import sys
 import aws_cdk as cdk
 
 from stacks.app_builder import build_app
-from stacks.config import ConfigError, load_config
+from stacks.config import ConfigError, known_environments, load_config
 
 
 def main() -> None:
     app = cdk.App()
-    environment = app.node.try_get_context("env") or "dev"
+    requested = str(app.node.try_get_context("env") or "dev")
+    environments = known_environments() if requested == "all" else [e.strip() for e in requested.split(",")]
     overrides = {
         "account": app.node.try_get_context("account") or os.environ.get("PIPELINE_ACCOUNT"),
         "region": app.node.try_get_context("region") or os.environ.get("PIPELINE_REGION"),
     }
     try:
-        config = load_config(environment, overrides)
+        configs = [load_config(environment, overrides) for environment in environments]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    build_app(app, config)
+    build_app(app, configs)
     app.synth()
 
 

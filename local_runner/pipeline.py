@@ -18,6 +18,11 @@ class SynthError(RuntimeError):
     pass
 
 
+def stage_name(env: str) -> str:
+    """The CDK Stage that holds an environment's stacks (stacks/pipeline_stage.py names it the same way)."""
+    return f"SageMakerPipeline-{env}"
+
+
 def _newest(paths: list[Path]) -> float:
     newest = 0.0
     for root in paths:

@@ -33,6 +33,42 @@ def _clean(value: str, limit: int, lower: bool = False) -> str:
     return text[:limit].rstrip("-")
 
 
+def _manifest(directory: Path) -> dict[str, Any] | None:
+    path = directory / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _stage_directory(directory: Path, stage: str | None) -> Path:
+    manifest = _manifest(directory)
+    if manifest is None:
+        return directory
+    stages = {
+        artifact["properties"].get("displayName", artifact_id): directory / artifact["properties"]["directoryName"]
+        for artifact_id, artifact in manifest.get("artifacts", {}).items()
+        if artifact.get("type") == "cdk:cloud-assembly"
+    }
+    if not stages:
+        return directory
+    if stage is None and len(stages) == 1:
+        return next(iter(stages.values()))
+    if stage not in stages:
+        wanted = f"stage {stage!r} is not" if stage else "more than one stage is"
+        raise TemplateError(f"{wanted} in {directory}: choose one of {', '.join(sorted(stages))}")
+    return stages[stage]
+
+
+def _stack_templates(directory: Path) -> list[tuple[str, Path]]:
+    """(stack name, template) pairs: from the manifest when there is one, else every *.template.json."""
+    manifest = _manifest(directory)
+    if manifest is None:
+        return [(p.name[: -len(".template.json")], p) for p in sorted(directory.glob("*.template.json"))]
+    return [
+        (artifact["properties"].get("stackName", artifact_id), directory / artifact["properties"]["templateFile"])
+        for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items())
+        if artifact.get("type") == "aws:cloudformation:stack"
+    ]
+
+
 @dataclass
 class Stack:
     name: str
@@ -57,16 +93,18 @@ class Assembly:
     account: str = ACCOUNT
 
     @classmethod
-    def load(cls, directory: Path | str) -> Assembly:
+    def load(cls, directory: Path | str, stage: str | None = None) -> Assembly:
+        """The stacks of a cloud assembly. The app synthesizes one CDK Stage per environment, each a nested
+        assembly; `stage` picks one (e.g. SageMakerPipeline-dev), and may be left out when there is only one."""
         directory = Path(directory)
         if not directory.is_dir():
             raise TemplateError(f"no cloud assembly at {directory}: run `make synth` first")
+        directory = _stage_directory(directory, stage)
         assembly = cls(directory)
-        for path in sorted(directory.glob("*.template.json")):
-            name = path.name[: -len(".template.json")]
+        for name, path in _stack_templates(directory):
             assembly.stacks[name] = Stack(name, path, json.loads(path.read_text()))
         if not assembly.stacks:
-            raise TemplateError(f"no *.template.json in {directory}")
+            raise TemplateError(f"no stack templates in {directory}")
         return assembly
 
     @classmethod

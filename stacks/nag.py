@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, Stage, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 
-def add_policy_gates(app: App) -> None:
-    """An unacknowledged finding of either pack fails synthesis."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+def add_policy_gates(stage: Stage) -> None:
+    """An unacknowledged finding of either pack fails synthesis of the stage (an App is a Stage too)."""
+    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage), NIST80053R5Checks(stage))
 
 
 def acknowledge(scope: IConstruct, *findings: tuple[str, str]) -> None:

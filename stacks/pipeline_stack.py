@@ -33,7 +33,7 @@ class PipelineStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: AppConfig, storage: StorageStack, **kwargs: Any
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+        super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
         # The endpoint is created by the workflow at run time, so its name is the workflow's to choose.
         endpoint_name = f"{self.stack_name.lower()}-endpoint"[:63]
         image = TrainingImage(self, "TrainingImage", repository=storage.repository)

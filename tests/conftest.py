@@ -24,6 +24,7 @@ class SynthesizedApp:
     outdir: Path
     templates: dict[str, dict]  # stack role ("storage", "pipeline", ...) -> template
     stack_names: dict[str, str]  # stack role -> stack (artifact) name
+    stage_dir: Path  # the stage's own cloud assembly (cdk.out/assembly-<stage>)
 
     def template(self, role: str) -> dict:
         return self.templates[role]
@@ -43,11 +44,11 @@ def synthesize(environment: str, outdir: Path) -> SynthesizedApp:
     from stacks.config import load_config
 
     app = cdk.App(context={**cdk_json_context(), "env": environment}, outdir=str(outdir))
-    stacks = build_app(app, load_config(environment))
-    assembly = app.synth()
-    templates = {role: assembly.get_stack_artifact(stack.artifact_id).template for role, stack in stacks.items()}
-    names = {role: stack.artifact_id for role, stack in stacks.items()}
-    return SynthesizedApp(environment, outdir, templates, names)
+    stage = build_app(app, [load_config(environment)])[environment]
+    assembly = app.synth().get_nested_assembly(stage.artifact_id)
+    templates = {role: assembly.get_stack_artifact(stack.artifact_id).template for role, stack in stage.stacks.items()}
+    names = {role: stack.artifact_id for role, stack in stage.stacks.items()}
+    return SynthesizedApp(environment, outdir, templates, names, Path(assembly.directory))
 
 
 @pytest.fixture(scope="session")

@@ -35,12 +35,13 @@ def test_every_stateful_resource_is_retained_in_both_environments(each_env: Synt
         assert resources[logical_id]["UpdateReplacePolicy"] == "Retain", logical_id
 
 
-def test_prod_storage_has_termination_protection(prod: SynthesizedApp, dev: SynthesizedApp, tmp_path) -> None:
+@pytest.mark.parametrize("role", ["storage", "pipeline"])
+def test_prod_stacks_have_termination_protection(prod: SynthesizedApp, dev: SynthesizedApp, role: str) -> None:
     import json
 
     def protected(app: SynthesizedApp) -> bool:
-        manifest = json.loads((app.outdir / "manifest.json").read_text())
-        return manifest["artifacts"][app.stack_names["storage"]]["properties"].get("terminationProtection", False)
+        manifest = json.loads((app.stage_dir / "manifest.json").read_text())
+        return manifest["artifacts"][app.stack_names[role]]["properties"].get("terminationProtection", False)
 
     assert protected(prod) and not protected(dev)
 

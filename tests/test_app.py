@@ -1,0 +1,85 @@
+"""app.py as `cdk synth` runs it: one CDK Stage per environment, chosen with -c env=..."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_runner.pipeline import stage_name as runner_stage_name
+from local_runner.template import Assembly, TemplateError
+from stacks.config import load_config
+from stacks.pipeline_stage import stage_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _synth(outdir: Path, env: str) -> subprocess.CompletedProcess:
+    context = {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], "env": env}
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)},
+    )
+
+
+@pytest.fixture(scope="module")
+def all_stages(tmp_path_factory) -> Path:
+    outdir = tmp_path_factory.mktemp("cdk-all")
+    result = _synth(outdir, "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return outdir
+
+
+def _stages(outdir: Path) -> dict[str, dict]:
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stages = {}
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "cdk:cloud-assembly":
+            nested = outdir / artifact["properties"]["directoryName"]
+            stacks = json.loads((nested / "manifest.json").read_text())["artifacts"].values()
+            stages[artifact["properties"]["displayName"]] = {
+                s["properties"]["stackName"]: s["properties"].get("terminationProtection", False)
+                for s in stacks
+                if s["type"] == "aws:cloudformation:stack"
+            }
+    return stages
+
+
+def test_env_all_synthesizes_one_stage_per_environment(all_stages: Path) -> None:
+    assert _stages(all_stages) == {
+        "SageMakerPipeline-dev": {"SageMakerPipeline-dev-Storage": False, "SageMakerPipeline-dev-Pipeline": False},
+        "SageMakerPipeline-prod": {"SageMakerPipeline-prod-Storage": True, "SageMakerPipeline-prod-Pipeline": True},
+    }
+
+
+def test_every_stage_passes_its_policy_gates(all_stages: Path) -> None:
+    # A finding would have failed the synth above; tests/stacks/test_policy_gates.py proves a stage's gate bites.
+    report = json.loads((all_stages / "validation-report.json").read_text())
+    assert [r for r in report["pluginReports"] if r.get("violations")] == []
+
+
+def test_local_runner_picks_a_stage_of_a_multi_stage_assembly(all_stages: Path) -> None:
+    with pytest.raises(TemplateError, match="more than one stage .* SageMakerPipeline-dev, SageMakerPipeline-prod"):
+        Assembly.load(all_stages)
+    prod = Assembly.load(all_stages, stage="SageMakerPipeline-prod")
+    assert sorted(prod.stacks) == ["SageMakerPipeline-prod-Pipeline", "SageMakerPipeline-prod-Storage"]
+    with pytest.raises(TemplateError, match="stage 'SageMakerPipeline-qa' is not .* choose one of"):
+        Assembly.load(all_stages, stage="SageMakerPipeline-qa")
+
+
+def test_local_runner_names_stages_as_the_app_does() -> None:
+    assert runner_stage_name("prod") == stage_name(load_config("prod"))
+
+
+def test_a_comma_list_names_environments_once(tmp_path: Path) -> None:
+    result = _synth(tmp_path, "dev,dev")
+    assert result.returncode != 0
+    assert "each environment may appear once, got dev, dev" in result.stderr
