@@ -67,11 +67,11 @@ def test_every_stage_passes_its_policy_gates(all_stages: Path) -> None:
 
 
 def test_local_runner_picks_a_stage_of_a_multi_stage_assembly(all_stages: Path) -> None:
-    with pytest.raises(TemplateError, match="more than one stage .* SageMakerPipeline-dev, SageMakerPipeline-prod"):
+    with pytest.raises(TemplateError, match=r"more than one stage .* SageMakerPipeline-dev, SageMakerPipeline-prod"):
         Assembly.load(all_stages)
     prod = Assembly.load(all_stages, stage="SageMakerPipeline-prod")
     assert sorted(prod.stacks) == ["SageMakerPipeline-prod-Pipeline", "SageMakerPipeline-prod-Storage"]
-    with pytest.raises(TemplateError, match="stage 'SageMakerPipeline-qa' is not .* choose one of"):
+    with pytest.raises(TemplateError, match=r"stage 'SageMakerPipeline-qa' is not .* choose one of"):
         Assembly.load(all_stages, stage="SageMakerPipeline-qa")
 
 
