@@ -140,14 +140,104 @@ class EndpointAutoscaling(_Section):
         return self
 
 
+class ServerlessEndpoint(_Section):
+    """A serverless endpoint: pay per request, scale to zero (ProductionVariantServerlessConfig)."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(5, ge=1, le=200)
+    provisioned_concurrency: int | None = Field(None, ge=1, le=200)  # warm capacity, billed while idle
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> ServerlessEndpoint:
+        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency ({self.provisioned_concurrency}) must be <= max_concurrency "
+                f"({self.max_concurrency})"
+            )
+        return self
+
+
 class EndpointConfig(_Section):
+    # instance_type and initial_instance_count size an instance-backed endpoint; `serverless` replaces them.
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = Field(1, ge=1, le=100)
+    serverless: ServerlessEndpoint | None = None
     data_capture_percent: int = Field(100, ge=0, le=100)
     deployment: EndpointDeployment = EndpointDeployment()
-    autoscaling: EndpointAutoscaling = EndpointAutoscaling()
+    autoscaling: EndpointAutoscaling | None = EndpointAutoscaling()
 
     _check_type = field_validator("instance_type")(instance_types.check_endpoint)
+
+    @model_validator(mode="after")
+    def _serverless_limits(self) -> EndpointConfig:
+        if self.serverless is None:
+            return self
+        if self.data_capture_percent:
+            raise ValueError(
+                "data_capture_percent must be 0 with a serverless endpoint: SageMaker serverless endpoints "
+                "do not capture data (use an instance endpoint to capture requests)"
+            )
+        if self.autoscaling is not None:
+            raise ValueError(
+                "autoscaling must be null with a serverless endpoint: it scales by itself up to "
+                "serverless.max_concurrency"
+            )
+        if self.deployment.traffic_shift != "ALL_AT_ONCE":
+            raise ValueError(
+                "deployment.traffic_shift must be ALL_AT_ONCE with a serverless endpoint: SageMaker shifts "
+                "serverless traffic all at once"
+            )
+        return self
+
+
+class BatchTransformConfig(_Section):
+    """Offline scoring of a dataset with a registered model (the scoring state machine)."""
+
+    enabled: bool = False
+    instance_type: str = "ml.m5.large"
+    instance_count: int = Field(1, ge=1, le=100)
+    max_payload_mb: int = Field(6, ge=1, le=100)  # per request to /invocations
+    max_concurrent_transforms: int = Field(2, ge=1, le=100)  # requests in flight per instance
+    max_runtime_seconds: int = Field(3600, ge=60, le=172800)
+
+    _check_type = field_validator("instance_type")(instance_types.check_transform)
+
+
+class NotebookConfig(_Section):
+    """An optional SageMaker notebook instance for data scientists, inside the team's VPC."""
+
+    enabled: bool = False
+    instance_type: str = "ml.t3.medium"
+    volume_size_gb: int = Field(20, ge=5, le=16384)
+    # No direct internet: the instance reaches AWS through this subnet's VPC endpoints or NAT.
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+
+    _check_type = field_validator("instance_type")(instance_types.check_notebook)
+
+    @field_validator("subnet_id")
+    @classmethod
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^subnet-[0-9a-f]{8,17}$", value):
+            raise ValueError("must be a subnet id such as subnet-0123456789abcdef0")
+        return value
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _groups(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", value):
+                raise ValueError(f"{value!r} is not a security group id such as sg-0123456789abcdef0")
+        return values
+
+    @model_validator(mode="after")
+    def _network(self) -> NotebookConfig:
+        if self.enabled and (self.subnet_id is None or not self.security_group_ids):
+            raise ValueError(
+                "an enabled notebook needs subnet_id and security_group_ids: it has no direct internet access, "
+                "so it must sit in a VPC subnet (with endpoints or NAT) of your network"
+            )
+        return self
 
 
 class PipelineDefaults(_Section):
@@ -231,6 +321,8 @@ class AppConfig(_Section):
     pipeline: PipelineDefaults = PipelineDefaults()
     allowed_instance_types: AllowedInstanceTypes = AllowedInstanceTypes()
     triggers: TriggersConfig = TriggersConfig()
+    batch_transform: BatchTransformConfig = BatchTransformConfig()
+    notebook: NotebookConfig = NotebookConfig()
 
     @field_validator("account")
     @classmethod
@@ -297,7 +389,10 @@ def run_defaults(config: AppConfig) -> dict[str, Any]:
                 "max_wait_seconds",
             }
         ),
-        "endpoint": config.endpoint.model_dump(include={"instance_type", "initial_instance_count"}),
+        "endpoint": {
+            **config.endpoint.model_dump(include={"instance_type", "initial_instance_count"}),
+            "serverless": config.endpoint.serverless is not None,
+        },
         "allowed_instance_types": {k: list(v) for k, v in config.allowed_instance_types.model_dump().items()},
     }
 

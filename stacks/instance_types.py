@@ -31,3 +31,11 @@ def check_processing(value: str) -> str:
 
 def check_endpoint(value: str) -> str:
     return _check(value, "ProductionVariantInstanceType", "endpoint")
+
+
+def check_transform(value: str) -> str:
+    return _check(value, "TransformInstanceType", "batch transform")
+
+
+def check_notebook(value: str) -> str:
+    return _check(value, "InstanceType", "notebook")

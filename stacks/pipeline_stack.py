@@ -71,6 +71,7 @@ class PipelineStack(Stack):
             traffic_shift=config.endpoint.deployment,
             rollback_alarm_names=endpoint_alarms.rollback_alarm_names,
             autoscaling=config.endpoint.autoscaling,
+            serverless=config.endpoint.serverless,
         )
         workflow = PipelineWorkflow(
             self,

@@ -35,8 +35,7 @@ class PipelineStage(cdk.Stage):
             "Pipeline",
             config=config,
             storage=self.storage,
-            description=f"ML pipeline ({config.environment}): image, roles, functions, state machine, "
-            "failure handling",
+            description=f"ML pipeline ({config.environment}): image, roles, functions, state machine, failure handling",
         )
         for key, value in config.tags.items():
             cdk.Tags.of(self).add(key, value)

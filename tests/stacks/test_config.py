@@ -63,6 +63,38 @@ def test_shipped_environments_are_valid() -> None:
             "training.instance_type 'ml.c5.2xlarge' must be one of allowed_instance_types.training",
         ),
         ({"trainng": {}}, "trainng: Extra inputs are not permitted"),
+        (
+            {"endpoint__serverless__memory_size_mb": 1000},
+            "endpoint.serverless.memory_size_mb = 1000: Input should be 1024, 2048, 3072, 4096, 5120 or 6144",
+        ),
+        (
+            {"endpoint__serverless__provisioned_concurrency": 9},
+            "provisioned_concurrency (9) must be <= max_concurrency (5)",
+        ),
+        (
+            {"endpoint__data_capture_percent": 10},
+            "data_capture_percent must be 0 with a serverless endpoint",
+        ),
+        (
+            {"endpoint__autoscaling": {"min_instances": 1, "max_instances": 2}},
+            "autoscaling must be null with a serverless endpoint",
+        ),
+        (
+            {"endpoint__deployment__traffic_shift": "CANARY"},
+            "deployment.traffic_shift must be ALL_AT_ONCE with a serverless endpoint",
+        ),
+        (
+            {"batch_transform__instance_type": "ml.t3.medium"},
+            "batch_transform.instance_type = 'ml.t3.medium': not a SageMaker batch transform instance type",
+        ),
+        (
+            {"notebook__enabled": True},
+            "an enabled notebook needs subnet_id and security_group_ids",
+        ),
+        (
+            {"notebook__subnet_id": "vpc-123"},
+            "notebook.subnet_id = 'vpc-123': must be a subnet id such as subnet-0123456789abcdef0",
+        ),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(change: dict, expected: str) -> None:

@@ -27,8 +27,6 @@ HAPPY_PATH = [
     "WaitForEndpoint",
     "DescribeEndpoint",
     "EndpointInService?",
-    "RegisterScalableTarget",
-    "PutScalingPolicy",
     "Summarize",
     "Succeeded",
 ]
@@ -238,18 +236,42 @@ def test_prod_shifts_a_canary_first() -> None:
     assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]}
 
 
-def test_autoscaling_is_registered_once_in_service_and_idempotent(dev_definition: dict) -> None:
-    graph = states(dev_definition)
+def test_autoscaling_is_registered_once_in_service_and_idempotent(prod: SynthesizedApp) -> None:
+    # Prod deploys instances (through its approval workflow); dev's serverless endpoint scales by itself.
+    graph = states(definition_of(prod.template("pipeline"), "Approval"))
     register, policy = graph["RegisterScalableTarget"]["Parameters"], graph["PutScalingPolicy"]["Parameters"]
-    resource_id = "endpoint/sagemakerpipeline-dev-pipeline-endpoint/variant/AllTraffic"
+    resource_id = "endpoint/sagemakerpipeline-prod-pipeline-endpoint/variant/AllTraffic"
     assert register["ResourceId"] == policy["ResourceId"] == resource_id
-    assert (register["MinCapacity"], register["MaxCapacity"]) == (1, 2)
+    assert (register["MinCapacity"], register["MaxCapacity"]) == (2, 8)
     # A fixed policy name: a second run replaces the policy instead of adding one.
     assert policy["PolicyName"] == "invocations-per-instance"
     tracking = policy["TargetTrackingScalingPolicyConfiguration"]
     assert tracking["PredefinedMetricSpecification"] == {
         "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
     }
+    assert graph["EndpointInService?"]["Choices"][0]["Next"] == "RegisterScalableTarget"
+
+
+def test_dev_serves_from_a_serverless_endpoint_without_data_capture(dev_definition: dict) -> None:
+    request = states(dev_definition)["CreateEndpointConfig"]["Parameters"]
+    assert request["ProductionVariants"] == [
+        {
+            "VariantName": "AllTraffic",
+            "ModelName.$": "$.run.jobs.model",
+            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+        }
+    ]
+    assert "DataCaptureConfig" not in request and "KmsKeyId" in request
+    assert "RegisterScalableTarget" not in states(dev_definition)
+
+
+def test_prod_endpoint_runs_instances_and_captures_a_sample(prod: SynthesizedApp) -> None:
+    request = states(definition_of(prod.template("pipeline"), "Approval"))["CreateEndpointConfig"]["Parameters"]
+    (variant,) = request["ProductionVariants"]
+    assert variant["InstanceType.$"] == "$.run.instances.endpoint.InstanceType" and "ServerlessConfig" not in variant
+    capture = request["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True and capture["InitialSamplingPercentage"] == 20
+    assert capture["KmsKeyId"] == request["KmsKeyId"]
 
 
 def test_every_task_keeps_the_run_state(dev_definition: dict) -> None:
@@ -265,7 +287,7 @@ def test_every_task_keeps_the_run_state(dev_definition: dict) -> None:
 def test_an_update_rolled_back_by_an_alarm_is_a_failure_not_a_success(dev_definition: dict) -> None:
     poll = states(dev_definition)["EndpointInService?"]
     serving_new = poll["Choices"][0]
-    assert serving_new["Next"] == "RegisterScalableTarget"
+    assert serving_new["Next"] == "Summarize"
     assert {"Variable": "$.endpoint.config", "StringEqualsPath": "$.run.jobs.config"} in serving_new["And"]
     assert poll["Choices"][1] == {
         "Variable": "$.endpoint.status",

@@ -161,6 +161,11 @@ def _job_names(rid: str) -> dict[str, str]:
 
 
 def _instances(given: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any]:
+    if "endpoint" in given and defaults["endpoint"].get("serverless"):
+        raise InvalidExecutionInput(
+            "instance_types.endpoint: this environment serves from a serverless endpoint (endpoint.serverless in "
+            "its configuration), which has no instances; drop instance_types.endpoint"
+        )
     allowed = defaults["allowed_instance_types"]
     pick = {
         kind: check_allowed(kind, given.get(kind, defaults[kind]["instance_type"]), allowed[kind])

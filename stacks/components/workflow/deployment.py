@@ -11,7 +11,7 @@ from constructs import Construct
 
 from stacks.components.workflow.autoscaling import EndpointAutoscalingStates
 from stacks.components.workflow.failure_path import FailurePath
-from stacks.config import EndpointAutoscaling, EndpointDeployment
+from stacks.config import EndpointAutoscaling, EndpointDeployment, ServerlessEndpoint
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -28,7 +28,41 @@ class DeploymentSettings:
     endpoint_name: str
     traffic_shift: EndpointDeployment
     rollback_alarm_names: list[str]
-    autoscaling: EndpointAutoscaling
+    autoscaling: EndpointAutoscaling | None  # None: no autoscaling (a serverless endpoint scales by itself)
+    serverless: ServerlessEndpoint | None = None  # set: a serverless endpoint instead of instances
+
+
+def production_variant(serverless: ServerlessEndpoint | None) -> dict:
+    """The endpoint's one variant: instances from the run plan, or the configured serverless capacity."""
+    variant: dict = {"VariantName": "AllTraffic", "ModelName.$": "$.run.jobs.model"}
+    if serverless is None:
+        return {
+            **variant,
+            "InstanceType.$": "$.run.instances.endpoint.InstanceType",
+            "InitialInstanceCount.$": "$.run.instances.endpoint.InitialInstanceCount",
+            "InitialVariantWeight": 1,
+        }
+    config = {"MemorySizeInMB": serverless.memory_size_mb, "MaxConcurrency": serverless.max_concurrency}
+    if serverless.provisioned_concurrency:
+        config["ProvisionedConcurrency"] = serverless.provisioned_concurrency
+    return {**variant, "ServerlessConfig": config}
+
+
+def data_capture(s: DeploymentSettings) -> dict:
+    """Sampled requests and responses to the artifacts bucket under KMS (instance endpoints only)."""
+    return {
+        "DataCaptureConfig": {
+            "EnableCapture": s.data_capture_percent > 0,
+            "InitialSamplingPercentage": max(s.data_capture_percent, 1),
+            "DestinationS3Uri.$": "$.run.s3.data_capture",
+            "KmsKeyId": s.key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {
+                "CsvContentTypes": ["text/csv"],
+                "JsonContentTypes": ["application/json"],
+            },
+        }
+    }
 
 
 def deployment_config(shift: EndpointDeployment, alarm_names: list[str]) -> dict:
@@ -166,32 +200,16 @@ class Deployment(Construct):
             self,
             "CreateEndpointConfig",
             api="createEndpointConfig",
-            comment="Instances, KMS and data capture of requests and responses",
+            comment="Serverless capacity and KMS"
+            if s.serverless
+            else "Instances, KMS and data capture of requests and responses",
             result_selector={"arn.$": "$.EndpointConfigArn"},
             result_path="$.results.endpoint_config",
             parameters={
                 "EndpointConfigName.$": "$.run.jobs.config",
-                "ProductionVariants": [
-                    {
-                        "VariantName": "AllTraffic",
-                        "ModelName.$": "$.run.jobs.model",
-                        "InstanceType.$": "$.run.instances.endpoint.InstanceType",
-                        "InitialInstanceCount.$": "$.run.instances.endpoint.InitialInstanceCount",
-                        "InitialVariantWeight": 1,
-                    }
-                ],
+                "ProductionVariants": [production_variant(s.serverless)],
                 "KmsKeyId": s.key_arn,
-                "DataCaptureConfig": {
-                    "EnableCapture": s.data_capture_percent > 0,
-                    "InitialSamplingPercentage": max(s.data_capture_percent, 1),
-                    "DestinationS3Uri.$": "$.run.s3.data_capture",
-                    "KmsKeyId": s.key_arn,
-                    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                    "CaptureContentTypeHeader": {
-                        "CsvContentTypes": ["text/csv"],
-                        "JsonContentTypes": ["application/json"],
-                    },
-                },
+                **({} if s.serverless else data_capture(s)),
                 "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
             },
         )
@@ -303,16 +321,18 @@ class Deployment(Construct):
         ).next(deploy_failed)
         in_service = sfn.Condition.string_equals("$.endpoint.status", "InService")
 
-        scale = EndpointAutoscalingStates(
-            self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
-        )
+        serving: sfn.IChainable = done
+        if s.autoscaling is not None:
+            serving = EndpointAutoscalingStates(
+                self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
+            ).chain.next(done)
         poll = wait.next(describe).next(
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
             .when(
                 sfn.Condition.and_(
                     in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", "$.run.jobs.config")
                 ),
-                scale.chain.next(done),
+                serving,
             )
             .when(in_service, rolled_back)
             .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), endpoint_failed)

@@ -49,6 +49,10 @@ from run_planning.settings import Settings
             {"data": "s3://data-bucket/x", "instance_types": {"training": "ml.p4d.24xlarge"}},
             "instance_types.training: 'ml.p4d.24xlarge' is not allowed in this environment; use one of",
         ),
+        (
+            {"data": "s3://data-bucket/x", "instance_types": {"endpoint": "ml.m5.large"}},
+            "instance_types.endpoint: this environment serves from a serverless endpoint",
+        ),
         ({"data": "s3://data-bucket/x", "deploy": "yes"}, "deploy: deploy must be boolean"),
         ({"data": "s3://data-bucket/x", "epochs": 3}, "(input): must not contain {'epochs'} properties"),
     ],
