@@ -71,3 +71,13 @@ deploy: setup ## Deploy ENV's stacks (needs AWS credentials and a bootstrapped a
 
 clean: ## Remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache
+
+.PHONY: notebook
+NOTEBOOK_ARGS ?=
+notebook: setup $(STAMPS)/notebook ## Open notebooks/quickstart.ipynb in JupyterLab (PIPELINE_BACKEND=aws: the deployed stacks)
+	$(VENV)/bin/jupyter lab $(NOTEBOOK_ARGS) notebooks/quickstart.ipynb
+
+# JupyterLab only for `make notebook`: CI executes the notebook with nbclient and needs none of it.
+$(STAMPS)/notebook: notebooks/requirements.txt $(STAMPS)/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r notebooks/requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
