@@ -21,7 +21,7 @@ from .faults import Faults
 from .lambdas import Function, LocalLambda
 from .sagemaker import LocalSageMaker, Store
 from .template import ACCOUNT, REGION, Assembly, TemplateError
-from .validation import ServiceError, shape_response, validate_request
+from .validation import ServiceError, operation_model, shape_response, validate_request
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -159,7 +159,14 @@ class LocalCloud:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         s3.load(self.state_dir / "s3")
         store = Store(self.state_dir / "sagemaker" / "state.json" if self.persist else None)
-        self.sagemaker = LocalSageMaker(self.state_dir / "sagemaker", self.code_dir, store, self.faults, seed=self.seed)
+        self.sagemaker = LocalSageMaker(
+            self.state_dir / "sagemaker",
+            self.code_dir,
+            store,
+            self.faults,
+            seed=self.seed,
+            time_scale=self.time_scale,
+        )
         self.sagemaker.listeners.append(self._model_package_event)
         self.router.register("sagemaker", self.sagemaker.handle)
         self.router.register("sagemaker-runtime", self._runtime)
@@ -238,6 +245,8 @@ class LocalCloud:
                 )
             for logical_id, resource in stack.of_type("AWS::Lambda::Function").items():
                 self.lambdas.add(self._function(assembly, stack, logical_id, resource))
+            for logical_id, resource in stack.of_type("AWS::CloudWatch::Alarm").items():
+                self._alarm(resolver, logical_id, resource)
         for stack, logical_id, resource in assembly.state_machines():
             resolver = assembly.resolver(stack)
             props = resource["Properties"]
@@ -254,6 +263,23 @@ class LocalCloud:
             self.state_machines[logical_id] = arn
         self._rules(assembly)
         return dict(self.state_machines)
+
+    def _alarm(self, resolver, logical_id: str, resource: dict[str, Any]) -> None:
+        """The template's alarm in moto's CloudWatch, under the name its Ref resolves to, so that the alarm names a
+        definition passes (e.g. in UpdateEndpoint's AutoRollbackConfiguration) find it."""
+        props = resolver.resolve(resource.get("Properties", {}))
+        accepted = operation_model("cloudwatch", "PutMetricAlarm").input_shape.members
+        request = {k: v for k, v in props.items() if k in accepted and v is not None}
+        request["AlarmName"] = resolver.ref(logical_id)
+        cloudwatch = self.client("cloudwatch")
+        existing = cloudwatch.describe_alarms(AlarmNames=[request["AlarmName"]])["MetricAlarms"]
+        cloudwatch.put_metric_alarm(**request)
+        if existing and existing[0]["StateValue"] != "OK":  # AWS leaves an updated alarm's state unchanged; moto not
+            cloudwatch.set_alarm_state(
+                AlarmName=request["AlarmName"],
+                StateValue=existing[0]["StateValue"],
+                StateReason=existing[0].get("StateReason") or "unchanged by the update of the alarm",
+            )
 
     def _rules(self, assembly: Assembly) -> None:
         """EventBridge rules whose targets are this assembly's state machines (see events.py)."""

@@ -6,6 +6,7 @@ faults.api_error("lambda", "Invoke", "ServiceException", status=500)
 faults.fail_job("processing", "*", "ClientError: injected")  # job fails with this FailureReason
 faults.fail_endpoint("*", "the container did not pass the ping health check")
 faults.interrupt_training("train-*", after_checkpoints=1)  # a managed-spot interruption, then a restart
+faults.breach_alarm("*Errors5xx*")  # the alarm goes to ALARM when an update's new fleet takes traffic
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from .validation import ServiceError
 
-JOB_KINDS = ("processing", "training", "tuning", "endpoint")
+JOB_KINDS = ("processing", "training", "tuning", "transform", "endpoint")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Faults:
     api: list[ApiFault] = field(default_factory=list)
     jobs: list[tuple[str, str, str]] = field(default_factory=list)
     interruptions: list[tuple[str, int]] = field(default_factory=list)
+    alarm_breaches: list[list] = field(default_factory=list)  # [name pattern, updates left]
     _interrupted: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -69,6 +71,23 @@ class Faults:
         if after_checkpoints < 1:
             raise ValueError("after_checkpoints must be at least 1")
         self.interruptions.append((name_pattern, after_checkpoints))
+
+    def breach_alarm(self, name_pattern: str, times: int = 1) -> None:
+        """Put the CloudWatch alarms whose names match into ALARM when the new (green) fleet of each of the
+        next `times` endpoint updates starts taking traffic: the documented way to test auto-rollback
+        (SetAlarmState). When that update ends they return to OK, as a real alarm returns to its actual
+        state at its next evaluation."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self.alarm_breaches.append([name_pattern, times])
+
+    def alarm_breach_patterns(self) -> list[str]:
+        """The patterns to breach for the update whose green fleet is taking traffic now (each counts once)."""
+        with self._lock:
+            patterns = [entry[0] for entry in self.alarm_breaches if entry[1] > 0]
+            for entry in self.alarm_breaches:
+                entry[1] = max(0, entry[1] - 1)
+        return patterns
 
     def training_interruption(self, name: str) -> int | None:
         """The checkpoint writes after which to interrupt this training job (None: never, or already done)."""

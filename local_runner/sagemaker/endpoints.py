@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,6 +78,13 @@ def stop(deployment: dict | None) -> None:
         if alive(pid):
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+def discard(deployment: dict | None) -> None:
+    """Stop a fleet and remove its directory (its model and log)."""
+    stop(deployment)
+    if deployment and deployment.get("directory"):
+        shutil.rmtree(deployment["directory"], ignore_errors=True)
 
 
 def extract_model(model_data_url: str, target: Path) -> None:

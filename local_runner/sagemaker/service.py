@@ -13,14 +13,16 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from .. import s3
 from ..faults import Faults
 from ..template import ACCOUNT, REGION
 from ..validation import ServiceError, operation_model, shape_response, validate_request
 from . import endpoints, jobs
+from .alarms import CloudWatch
+from .bluegreen import BlueGreen
+from .hosting import Hosting
 from .store import Store
+from .transform import TransformJobs
 from .tuning import strategy_for
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -39,11 +41,13 @@ def _describe(record: dict[str, Any], operation: str) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k in keys}
 
 
-class LocalSageMaker:
+class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
     """SageMaker's control plane (jobs, tuning, models, endpoints, model registry) on this machine.
 
     `workdir` holds each job's `/opt/ml` tree and each endpoint's model; the record
     of every resource lives in `store` (persisted, so a second run finds its endpoint).
+    Hosting (hosting.py, bluegreen.py) and transform jobs (transform.py) are mixed in.
+    `time_scale` multiplies the waits of blue/green updates (baking periods), as the runner's do.
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class LocalSageMaker:
         region: str = REGION,
         account: str = ACCOUNT,
         seed: int = 0,
+        time_scale: float = 1.0,
     ):
         self.workdir = workdir
         self.code_dir = code_dir
@@ -66,6 +71,9 @@ class LocalSageMaker:
         self.processes: dict[str, jobs.Process] = {}
         self.threads: list[threading.Thread] = []
         self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
+        self.time_scale = time_scale
+        self.cloudwatch = CloudWatch(region)
+        self.endpoint_shutdown = threading.Event()
         self._recover()
 
     # -- plumbing -------------------------------------------------------------
@@ -100,6 +108,10 @@ class LocalSageMaker:
         for thread in list(self.threads):
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
+    @staticmethod
+    def _describe(record: dict[str, Any], operation: str) -> dict[str, Any]:
+        return _describe(record, operation)
+
     def _require(self, collection: str, name: str, what: str) -> dict[str, Any]:
         record = self.store.get(collection, name)
         if record is None:
@@ -120,6 +132,7 @@ class LocalSageMaker:
             ("training_jobs", "TrainingJobStatus"),
             ("processing_jobs", "ProcessingJobStatus"),
             ("tuning_jobs", "HyperParameterTuningJobStatus"),
+            ("transform_jobs", "TransformJobStatus"),
         ):
             for record in self.store.values(collection):
                 if record.get(key) in ("InProgress", "Stopping"):
@@ -132,6 +145,8 @@ class LocalSageMaker:
                             "FailureReason": "InternalServerError: the local runner stopped during the job",
                         },
                     )
+                    endpoints.stop(record.get("local"))  # a transform job's serve process outlives its runner
+        self.recover_endpoints()
 
     # -- tags -------------------------------------------------------------------
     def _tag(self, arn: str, tags: list[dict[str, str]] | None) -> None:
@@ -705,259 +720,6 @@ class LocalSageMaker:
             summaries = [s for s in summaries if s["TrainingJobStatus"] == p["StatusEquals"]]
         summaries.sort(key=lambda s: s["CreationTime"])
         return {"TrainingJobSummaries": summaries[: p.get("MaxResults", 100)]}
-
-    # -- models and endpoint configs ---------------------------------------------------
-    def op_create_model(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = p["ModelName"]
-        if self.store.get("models", name) is not None:
-            raise ServiceError(
-                "ValidationException", f'Cannot create already existing model "{self.arn("model", name)}".'
-            )
-        if not p.get("PrimaryContainer") and not p.get("Containers"):
-            raise ServiceError("ValidationException", "Either PrimaryContainer or Containers must be specified")
-        arn = self.arn("model", name)
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(ModelArn=arn, CreationTime=time.time())
-        self.store.put("models", name, record)
-        self._tag(arn, p.get("Tags"))
-        return {"ModelArn": arn}
-
-    def op_describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
-        record = self.store.get("models", p["ModelName"])
-        if record is None:
-            raise ServiceError("ValidationException", f'Could not find model "{self.arn("model", p["ModelName"])}".')
-        return _describe(record, "DescribeModel")
-
-    def op_delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.op_describe_model(p)
-        self.store.delete("models", p["ModelName"])
-        return {}
-
-    def op_create_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = p["EndpointConfigName"]
-        if self.store.get("endpoint_configs", name) is not None:
-            raise ServiceError(
-                "ValidationException",
-                f'Cannot create already existing endpoint configuration "{self.arn("endpoint-config", name)}".',
-            )
-        for variant in p["ProductionVariants"]:
-            if variant.get("ModelName") and self.store.get("models", variant["ModelName"]) is None:
-                raise ServiceError(
-                    "ValidationException", f'Could not find model "{self.arn("model", variant["ModelName"])}".'
-                )
-        arn = self.arn("endpoint-config", name)
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(EndpointConfigArn=arn, CreationTime=time.time())
-        self.store.put("endpoint_configs", name, record)
-        self._tag(arn, p.get("Tags"))
-        return {"EndpointConfigArn": arn}
-
-    def op_describe_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
-        record = self.store.get("endpoint_configs", p["EndpointConfigName"])
-        if record is None:
-            raise ServiceError(
-                "ValidationException",
-                f'Could not find endpoint configuration "{self.arn("endpoint-config", p["EndpointConfigName"])}".',
-            )
-        return _describe(record, "DescribeEndpointConfig")
-
-    def op_delete_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.op_describe_endpoint_config(p)
-        self.store.delete("endpoint_configs", p["EndpointConfigName"])
-        return {}
-
-    # -- endpoints -----------------------------------------------------------------------
-    def _config_for(self, config_name: str) -> dict[str, Any]:
-        config = self.store.get("endpoint_configs", config_name)
-        if config is None:
-            raise ServiceError(
-                "ValidationException",
-                f'Could not find endpoint configuration "{self.arn("endpoint-config", config_name)}".',
-            )
-        return config
-
-    def _container(self, config: dict[str, Any]) -> tuple[dict[str, Any], str | None, dict[str, str]]:
-        variant = max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0))
-        model = self.store.get("models", variant.get("ModelName", ""))
-        if model is None:
-            raise endpoints.DeploymentError(f'Could not find model "{variant.get("ModelName")}".')
-        container = model.get("PrimaryContainer") or model["Containers"][0]
-        data_url = container.get("ModelDataUrl")
-        if not data_url and container.get("ModelPackageName"):
-            package = self._find_package(container["ModelPackageName"])
-            if package:
-                data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
-        environment = dict(model.get("PrimaryContainer", {}).get("Environment", {}))
-        return variant, data_url, environment
-
-    def _variants(self, config: dict[str, Any], image: str | None) -> list[dict[str, Any]]:
-        out = []
-        for variant in config["ProductionVariants"]:
-            count = variant.get("InitialInstanceCount", 1)
-            weight = variant.get("InitialVariantWeight", 1.0)
-            summary = {
-                "VariantName": variant["VariantName"],
-                "CurrentWeight": weight,
-                "DesiredWeight": weight,
-                "CurrentInstanceCount": count,
-                "DesiredInstanceCount": count,
-            }
-            if image:
-                summary["DeployedImages"] = [
-                    {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": time.time()}
-                ]
-            out.append(summary)
-        return out
-
-    def op_create_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = p["EndpointName"]
-        if self.store.get("endpoints", name) is not None:
-            raise ServiceError(
-                "ValidationException", f'Cannot create already existing endpoint "{self.arn("endpoint", name)}".'
-            )
-        self._config_for(p["EndpointConfigName"])
-        arn = self.arn("endpoint", name)
-        now = time.time()
-        record = {
-            "EndpointName": name,
-            "EndpointArn": arn,
-            "EndpointConfigName": p["EndpointConfigName"],
-            "EndpointStatus": "Creating",
-            "CreationTime": now,
-            "LastModifiedTime": now,
-            "local": {},
-        }
-        self.store.put("endpoints", name, record)
-        self._tag(arn, p.get("Tags"))
-        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], creating=True), f"endpoint-{name}")
-        return {"EndpointArn": arn}
-
-    def op_update_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = p["EndpointName"]
-        record = self.store.get("endpoints", name)
-        if record is None:
-            raise ServiceError("ValidationException", f'Could not find endpoint "{self.arn("endpoint", name)}".')
-        if record["EndpointStatus"] not in ("InService", "Failed"):
-            raise ServiceError("ValidationException", f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
-        if record["EndpointStatus"] == "Failed" and not record.get("local", {}).get("pid"):
-            raise ServiceError("ValidationException", f'Cannot update failed endpoint "{record["EndpointArn"]}".')
-        self._config_for(p["EndpointConfigName"])
-        self.store.update("endpoints", name, EndpointStatus="Updating", FailureReason=None)
-        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], creating=False), f"endpoint-{name}")
-        return {"EndpointArn": record["EndpointArn"]}
-
-    def _deploy(self, name: str, config_name: str, creating: bool) -> None:
-        previous = self.store.get("endpoints", name)
-        try:
-            injected = self.faults.job_failure("endpoint", name)
-            if injected:
-                raise endpoints.DeploymentError(injected)
-            config = self._config_for(config_name)
-            variant, data_url, environment = self._container(config)
-            directory = self.workdir / "endpoints" / name / secrets.token_hex(4)
-            deployment = endpoints.start(directory, data_url, environment, self.code_dir)
-            model = self.store.get("models", variant["ModelName"]) or {}
-            image = (model.get("PrimaryContainer") or {}).get("Image")
-            self.store.update(
-                "endpoints",
-                name,
-                EndpointStatus="InService",
-                EndpointConfigName=config_name,
-                ProductionVariants=self._variants(config, image),
-                FailureReason=None,
-                local={**deployment.to_dict(), "url": deployment.url, "config": config_name},
-            )
-            old = previous.get("local") if previous else None
-            if old and old.get("pid") != deployment.pid:
-                endpoints.stop(old)
-                shutil.rmtree(old.get("directory", ""), ignore_errors=True)
-        except (endpoints.DeploymentError, ServiceError) as error:
-            reason = str(error.message if isinstance(error, ServiceError) else error)[:1024]
-            self.store.update("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
-        except Exception as error:
-            self.store.update(
-                "endpoints", name, EndpointStatus="Failed", FailureReason=f"InternalServerError: {error}"[:1024]
-            )
-
-    def op_describe_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        record = self.store.get("endpoints", p["EndpointName"])
-        if record is None:
-            raise ServiceError(
-                "ValidationException", f'Could not find endpoint "{self.arn("endpoint", p["EndpointName"])}".'
-            )
-        return _describe(record, "DescribeEndpoint")
-
-    def op_list_endpoints(self, p: dict[str, Any]) -> dict[str, Any]:
-        records = self._filtered("endpoints", p, "EndpointName", "EndpointStatus")
-        return {
-            "Endpoints": [
-                {k: r[k] for k in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")}
-                for r in records
-            ]
-        }
-
-    def op_delete_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        record = self.store.get("endpoints", p["EndpointName"])
-        if record is None:
-            raise ServiceError(
-                "ValidationException", f'Could not find endpoint "{self.arn("endpoint", p["EndpointName"])}".'
-            )
-        endpoints.stop(record.get("local"))
-        self.store.delete("endpoints", p["EndpointName"])
-        return {}
-
-    def endpoint_url(self, name: str) -> str | None:
-        record = self.store.get("endpoints", name)
-        return (record or {}).get("local", {}).get("url")
-
-    def restart_endpoints(self) -> None:
-        """Endpoints recorded InService whose server is gone (a reboot) start again on their port."""
-        for record in self.store.values("endpoints"):
-            local = record.get("local") or {}
-            if record["EndpointStatus"] != "InService" or not local.get("pid"):
-                continue
-            if endpoints.alive(local["pid"]) and endpoints.ping(local["port"]):
-                continue
-            self._deploy(record["EndpointName"], local.get("config", record["EndpointConfigName"]), creating=False)
-
-    def stop_endpoints(self, delete: bool = False) -> list[str]:
-        for thread in list(self.threads):  # a deployment in flight would start its server after this
-            if thread.name.startswith("endpoint-"):
-                thread.join(timeout=endpoints.PING_TIMEOUT + 10)
-        stopped = []
-        for record in self.store.values("endpoints"):
-            endpoints.stop(record.get("local"))
-            stopped.append(record["EndpointName"])
-            if delete:
-                self.store.delete("endpoints", record["EndpointName"])
-        return stopped
-
-    def invoke_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        """sagemaker-runtime InvokeEndpoint, forwarded to the endpoint's server."""
-        record = self.store.get("endpoints", p["EndpointName"])
-        if record is None or record["EndpointStatus"] not in ("InService", "Updating"):
-            raise ServiceError(
-                "ValidationException",
-                f"Endpoint {self.arn('endpoint', p['EndpointName'])} of account {self.account} not found.",
-            )
-        url = record.get("local", {}).get("url")
-        body = p.get("Body", b"")
-        headers = {"Content-Type": p.get("ContentType", "text/csv"), "Accept": p.get("Accept", "application/json")}
-        try:
-            response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
-        except httpx.HTTPError as error:
-            raise ServiceError("ModelError", f"Received server error from primary: {error}", 424) from None
-        if response.status_code >= 400:
-            raise ServiceError(
-                "ModelError",
-                f'Received client error ({response.status_code}) from primary with message "{response.text[:500]}".',
-                424,
-            )
-        return {
-            "Body": response.content,
-            "ContentType": response.headers.get("content-type", ""),
-            "InvokedProductionVariant": "AllTraffic",
-        }
 
     # -- model registry -------------------------------------------------------------------
     def op_create_model_package_group(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ COLLECTIONS = (
     "training_jobs",
     "processing_jobs",
     "tuning_jobs",
+    "transform_jobs",
     "models",
     "endpoint_configs",
     "endpoints",

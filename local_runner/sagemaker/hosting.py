@@ -1,0 +1,327 @@
+"""Hosting: models, endpoint configurations, endpoints and the runtime's InvokeEndpoint.
+
+An endpoint record keeps the fleet that serves in `local` ({pid, port, directory, url, config}) and, during
+a blue/green update, the new fleet in `green` with the share of traffic it takes (`weight`); InvokeEndpoint
+routes by that share. The update itself (traffic shifting, baking, auto-rollback) is in bluegreen.py.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from typing import Any
+
+import httpx
+
+from ..validation import ServiceError
+from . import bluegreen, endpoints, variants
+
+SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
+
+
+class Hosting:
+    """Mixed into LocalSageMaker (store, faults, workdir, code_dir, cloudwatch and the plumbing are its)."""
+
+    # -- models -------------------------------------------------------------------------
+    def op_create_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelName"]
+        if self.store.get("models", name) is not None:
+            raise ServiceError(
+                "ValidationException", f'Cannot create already existing model "{self.arn("model", name)}".'
+            )
+        if not p.get("PrimaryContainer") and not p.get("Containers"):
+            raise ServiceError("ValidationException", "Either PrimaryContainer or Containers must be specified")
+        arn = self.arn("model", name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(ModelArn=arn, CreationTime=time.time())
+        self.store.put("models", name, record)
+        self._tag(arn, p.get("Tags"))
+        return {"ModelArn": arn}
+
+    def op_describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._describe(self._model(p["ModelName"]), "DescribeModel")
+
+    def op_delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._model(p["ModelName"])
+        self.store.delete("models", p["ModelName"])
+        return {}
+
+    def _model(self, name: str) -> dict[str, Any]:
+        record = self.store.get("models", name)
+        if record is None:
+            raise ServiceError("ValidationException", f'Could not find model "{self.arn("model", name)}".')
+        return record
+
+    def model_container(self, model_name: str) -> tuple[str | None, str | None, dict[str, str]]:
+        """(image, model data URL, environment) of a model's primary container (a registered package's too)."""
+        model = self._model(model_name)
+        container = model.get("PrimaryContainer") or model["Containers"][0]
+        data_url = container.get("ModelDataUrl")
+        if not data_url and container.get("ModelPackageName"):
+            package = self._find_package(container["ModelPackageName"])
+            if package:
+                data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
+        return container.get("Image"), data_url, dict(container.get("Environment", {}))
+
+    # -- endpoint configurations -------------------------------------------------------------
+    def op_create_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointConfigName"]
+        if self.store.get("endpoint_configs", name) is not None:
+            raise ServiceError(
+                "ValidationException",
+                f'Cannot create already existing endpoint configuration "{self.arn("endpoint-config", name)}".',
+            )
+        variants.validate_config(p)
+        for variant in p["ProductionVariants"]:
+            if variant.get("ModelName"):
+                self._model(variant["ModelName"])
+        arn = self.arn("endpoint-config", name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update(EndpointConfigArn=arn, CreationTime=time.time())
+        self.store.put("endpoint_configs", name, record)
+        self._tag(arn, p.get("Tags"))
+        return {"EndpointConfigArn": arn}
+
+    def op_describe_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._describe(self._config_for(p["EndpointConfigName"]), "DescribeEndpointConfig")
+
+    def op_delete_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._config_for(p["EndpointConfigName"])
+        self.store.delete("endpoint_configs", p["EndpointConfigName"])
+        return {}
+
+    def _config_for(self, config_name: str) -> dict[str, Any]:
+        config = self.store.get("endpoint_configs", config_name)
+        if config is None:
+            raise ServiceError(
+                "ValidationException",
+                f'Could not find endpoint configuration "{self.arn("endpoint-config", config_name)}".',
+            )
+        return config
+
+    # -- endpoints ------------------------------------------------------------------------------
+    def _endpoint(self, name: str) -> dict[str, Any]:
+        record = self.store.get("endpoints", name)
+        if record is None:
+            raise ServiceError("ValidationException", f'Could not find endpoint "{self.arn("endpoint", name)}".')
+        return record
+
+    def op_create_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointName"]
+        if self.store.get("endpoints", name) is not None:
+            raise ServiceError(
+                "ValidationException", f'Cannot create already existing endpoint "{self.arn("endpoint", name)}".'
+            )
+        self._config_for(p["EndpointConfigName"])
+        arn = self.arn("endpoint", name)
+        now = time.time()
+        record = {
+            "EndpointName": name,
+            "EndpointArn": arn,
+            "EndpointConfigName": p["EndpointConfigName"],
+            "EndpointStatus": "Creating",
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "local": {},
+        }
+        self.store.put("endpoints", name, record)
+        self._tag(arn, p.get("Tags"))
+        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], "create"), f"endpoint-{name}")
+        return {"EndpointArn": arn}
+
+    def op_update_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EndpointName"]
+        record = self._endpoint(name)
+        if record["EndpointStatus"] not in ("InService", "Failed"):
+            raise ServiceError("ValidationException", f'Cannot update in-progress endpoint "{record["EndpointArn"]}".')
+        if record["EndpointStatus"] == "Failed" and not record.get("local", {}).get("pid"):
+            raise ServiceError("ValidationException", f'Cannot update failed endpoint "{record["EndpointArn"]}".')
+        config = self._config_for(p["EndpointConfigName"])
+        current = self.store.get("endpoint_configs", record["EndpointConfigName"])
+        if current is not None:
+            variants.check_update(current, config)
+        deployment = p.get("DeploymentConfig")
+        if deployment is None and p.get("RetainDeploymentConfig"):
+            deployment = record.get("LastDeploymentConfig")
+        bluegreen.validate(deployment, current, config)
+        self.store.update("endpoints", name, EndpointStatus="Updating", FailureReason=None)
+        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], "update", deployment), f"endpoint-{name}")
+        return {"EndpointArn": record["EndpointArn"]}
+
+    def _start_fleet(self, name: str, config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Start the configuration's serving container (the heaviest variant's model) until /ping answers."""
+        variant = max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0))
+        try:
+            image, data_url, environment = self.model_container(variant.get("ModelName", ""))
+        except ServiceError as missing:
+            raise endpoints.DeploymentError(missing.message) from None
+        workers = variants.workers(variant)
+        if workers is not None:
+            environment["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(workers)
+        directory = self.workdir / "endpoints" / name / secrets.token_hex(4)
+        fleet = endpoints.start(directory, data_url, environment, self.code_dir)
+        return {**fleet.to_dict(), "url": fleet.url, "config": config["EndpointConfigName"]}, image
+
+    def _deploy(self, name: str, config_name: str, mode: str, deployment: dict[str, Any] | None = None) -> None:
+        """`create`, `update` (blue/green) or `restart` (a server a reboot took away) an endpoint's fleet."""
+        previous = self.store.get("endpoints", name) or {}
+        try:
+            injected = self.faults.job_failure("endpoint", name)
+            if injected:
+                raise endpoints.DeploymentError(injected)
+            config = self._config_for(config_name)
+            fleet, image = self._start_fleet(name, config)
+        except (endpoints.DeploymentError, ServiceError) as error:
+            reason = str(error.message if isinstance(error, ServiceError) else error)[:1024]
+            self.store.update("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
+            return
+        except Exception as error:
+            self.store.update(
+                "endpoints", name, EndpointStatus="Failed", FailureReason=f"InternalServerError: {error}"[:1024]
+            )
+            return
+        blue = previous.get("local") or {}
+        if mode == "update" and blue.get("pid") and endpoints.alive(blue["pid"]):
+            self._blue_green(name, blue, fleet, config, image, deployment)
+        else:
+            self._serve(name, fleet, config, image, deployment if mode == "update" else None)
+
+    def _serve(
+        self, name: str, fleet: dict[str, Any], config: dict[str, Any], image: str | None, deployment: dict | None
+    ) -> None:
+        """`fleet` takes all traffic; the fleet it replaces, if any, is terminated before the endpoint is InService."""
+        old = (self.store.get("endpoints", name) or {}).get("local") or {}
+        self.store.update("endpoints", name, local=fleet, green=None)
+        if old.get("pid") and old.get("pid") != fleet["pid"]:
+            endpoints.discard(old)
+        fields: dict[str, Any] = {
+            "EndpointStatus": "InService",
+            "EndpointConfigName": config["EndpointConfigName"],
+            "ProductionVariants": variants.summaries(config, image),
+            "FailureReason": None,
+            "PendingDeploymentSummary": None,
+        }
+        if deployment is not None:
+            fields["LastDeploymentConfig"] = deployment
+        self.store.update("endpoints", name, **fields)
+
+    def op_describe_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._describe(self._endpoint(p["EndpointName"]), "DescribeEndpoint")
+
+    def op_list_endpoints(self, p: dict[str, Any]) -> dict[str, Any]:
+        records = self._filtered("endpoints", p, "EndpointName", "EndpointStatus")
+        return {
+            "Endpoints": [
+                {k: r[k] for k in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")}
+                for r in records
+            ]
+        }
+
+    def op_delete_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        record = self._endpoint(p["EndpointName"])
+        endpoints.stop(record.get("green"))
+        endpoints.stop(record.get("local"))
+        self.store.delete("endpoints", p["EndpointName"])
+        return {}
+
+    def endpoint_url(self, name: str) -> str | None:
+        record = self.store.get("endpoints", name)
+        return (record or {}).get("local", {}).get("url")
+
+    def recover_endpoints(self) -> None:
+        """Deployments a previous run left in flight: its threads are gone, so they end here. An update's new
+        fleet stops and the old one keeps serving; a creation failed."""
+        for record in self.store.values("endpoints"):
+            name, status = record["EndpointName"], record["EndpointStatus"]
+            if status == "Updating":
+                endpoints.stop(record.get("green"))
+                self.store.update(
+                    "endpoints",
+                    name,
+                    EndpointStatus="InService" if (record.get("local") or {}).get("pid") else "Failed",
+                    FailureReason="InternalServerError: the local runner stopped during the update",
+                    PendingDeploymentSummary=None,
+                    green=None,
+                )
+            elif status == "Creating":
+                self.store.update(
+                    "endpoints",
+                    name,
+                    EndpointStatus="Failed",
+                    FailureReason="InternalServerError: the local runner stopped during the creation",
+                )
+
+    def restart_endpoints(self) -> None:
+        """Endpoints recorded InService whose server is gone (a reboot) start again."""
+        for record in self.store.values("endpoints"):
+            local = record.get("local") or {}
+            if record["EndpointStatus"] != "InService" or not local.get("pid"):
+                continue
+            if endpoints.alive(local["pid"]) and endpoints.ping(local["port"]):
+                continue
+            self._deploy(record["EndpointName"], local.get("config", record["EndpointConfigName"]), "restart")
+
+    def stop_endpoints(self, delete: bool = False) -> list[str]:
+        self.endpoint_shutdown.set()  # a blue/green update in flight rolls back now instead of baking on
+        try:
+            for thread in list(self.threads):  # a deployment in flight would start its server after this
+                if thread.name.startswith("endpoint-"):
+                    thread.join(timeout=endpoints.PING_TIMEOUT + 10)
+        finally:
+            self.endpoint_shutdown.clear()
+        stopped = []
+        for record in self.store.values("endpoints"):
+            endpoints.stop(record.get("green"))
+            endpoints.stop(record.get("local"))
+            stopped.append(record["EndpointName"])
+            if delete:
+                self.store.delete("endpoints", record["EndpointName"])
+        return stopped
+
+    # -- runtime ----------------------------------------------------------------------------------
+    def invoke_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
+        """sagemaker-runtime InvokeEndpoint: to the serving fleet, or to the new one for its share of traffic."""
+        started = time.perf_counter()
+        name = p["EndpointName"]
+        record = self.store.get("endpoints", name)
+        if record is None or record["EndpointStatus"] not in ("InService", "Updating"):
+            raise ServiceError(
+                "ValidationException", f"Endpoint {self.arn('endpoint', name)} of account {self.account} not found."
+            )
+        fleet = record.get("local") or {}
+        green = record.get("green")
+        if green and random.random() < green.get("weight", 0.0):
+            fleet = green
+        body = p.get("Body", b"")
+        config = self.store.get("endpoint_configs", fleet.get("config", "")) or {"ProductionVariants": []}
+        variant = next(iter(config["ProductionVariants"]), {"VariantName": "AllTraffic"})
+        if variants.is_serverless(variant) and len(body) > SERVERLESS_PAYLOAD_LIMIT:
+            raise ServiceError(
+                "ValidationException", "Request payload is larger than the 4 MB limit of serverless endpoints."
+            )
+        headers = {"Content-Type": p.get("ContentType", "text/csv"), "Accept": p.get("Accept", "application/json")}
+        try:
+            response = httpx.post(f"{fleet.get('url')}/invocations", content=body, headers=headers, timeout=60)
+        except httpx.HTTPError as error:
+            self._publish(name, variant["VariantName"], 500, 0.0, started)
+            raise ServiceError("ModelError", f"Received server error from primary: {error}", 424) from None
+        model_seconds = response.elapsed.total_seconds()
+        self._publish(name, variant["VariantName"], response.status_code, model_seconds, started)
+        if response.status_code >= 400:
+            kind = "client" if response.status_code < 500 else "server"
+            raise ServiceError(
+                "ModelError",
+                f'Received {kind} error ({response.status_code}) from primary with message "{response.text[:500]}".',
+                424,
+            )
+        return {
+            "Body": response.content,
+            "ContentType": response.headers.get("content-type", ""),
+            "InvokedProductionVariant": variant["VariantName"],
+        }
+
+    def _publish(self, endpoint: str, variant: str, status: int, model_seconds: float, started: float) -> None:
+        total = time.perf_counter() - started
+        overhead = max(0.0, total - model_seconds)
+        self.cloudwatch.publish_invocation(endpoint, variant, status, model_seconds * 1e6, overhead * 1e6)
