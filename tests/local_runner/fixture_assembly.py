@@ -1,4 +1,5 @@
-"""A small hand-written cloud assembly that uses the integrations the way the real pipeline does."""
+"""A small hand-written cloud assembly that uses the integrations the way the real pipeline does, and a
+trained model (`model_artifact`, `model_cloud`) for tests of hosting and batch transform."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import shutil
 import sys
 from pathlib import Path
+
+import pytest
 
 from training_code.metrics import METRIC_DEFINITIONS
 
@@ -353,3 +356,87 @@ def write_assembly(directory: Path, max_jobs: int = 4, parallel: int = 2) -> Pat
     (directory / "Storage.template.json").write_text(json.dumps(storage, indent=1))
     (directory / "Pipeline.template.json").write_text(json.dumps(pipeline, indent=1))
     return directory
+
+
+def train_model(cloud, data_csv: Path, algorithm: str = "logistic-regression", bucket: str = "fixture-models") -> str:
+    """Train `algorithm` on a label-first CSV through the cloud's local SageMaker; the model artifact's S3 URI."""
+    import time
+
+    from local_runner import s3
+
+    s3.ensure_bucket(bucket)
+    s3.upload_file(data_csv, f"s3://{bucket}/data/train.csv")
+    sagemaker = cloud.client("sagemaker")
+    sagemaker.create_training_job(
+        TrainingJobName="fixture-train",
+        AlgorithmSpecification={"TrainingImage": "local/training:latest", "TrainingInputMode": "File"},
+        RoleArn="arn:aws:iam::123456789012:role/fixture",
+        HyperParameters={"algorithm": algorithm},
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/"}},
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/models/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = sagemaker.describe_training_job(TrainingJobName="fixture-train")
+        if job["TrainingJobStatus"] == "Completed":
+            return job["ModelArtifacts"]["S3ModelArtifacts"]
+        if job["TrainingJobStatus"] != "InProgress":
+            raise RuntimeError(f"fixture training failed: {job.get('FailureReason')}")
+        time.sleep(0.2)
+    raise TimeoutError("fixture training did not finish in 300 s")
+
+
+MODEL_URI = "s3://fixture-models/artifact/model.tar.gz"
+
+
+@pytest.fixture(scope="module", name="model_artifact")
+def model_artifact_fixture(tmp_path_factory, dataset) -> bytes:
+    """model.tar.gz of a logistic regression on the breast-cancer data, trained once per module."""
+    from local_runner import LocalCloud, s3
+
+    with LocalCloud(tmp_path_factory.mktemp("train"), persist=False) as cloud:
+        bucket, key = s3.split_uri(train_model(cloud, dataset))
+        return s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+@pytest.fixture(name="model_cloud")
+def model_cloud_fixture(tmp_path, model_artifact):
+    """A started LocalCloud whose SageMaker has model `fixture-model` (the artifact at MODEL_URI)."""
+    from local_runner import LocalCloud, s3
+
+    with LocalCloud(tmp_path / "state", persist=False, time_scale=0.02) as cloud:
+        s3.ensure_bucket("fixture-models")
+        bucket, key = s3.split_uri(MODEL_URI)
+        s3.client().put_object(Bucket=bucket, Key=key, Body=model_artifact)
+        cloud.client("sagemaker").create_model(
+            ModelName="fixture-model",
+            PrimaryContainer={
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/training:1",
+                "ModelDataUrl": MODEL_URI,
+            },
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/fixture",
+        )
+        try:
+            yield cloud
+        finally:
+            cloud.sagemaker.stop_endpoints()
+
+
+def wait_for(describe, until, timeout: float = 120) -> dict:
+    """Poll a Describe* call until `until(response)`; the last response."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = describe()
+        if until(response) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
