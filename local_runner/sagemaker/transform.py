@@ -59,7 +59,7 @@ class TransformJobs:
     def op_describe_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:
         record = self.store.get("transform_jobs", p["TransformJobName"])
         if record is None:
-            raise ServiceError("ValidationException", f"Could not find job with name {p['TransformJobName']}")
+            raise ServiceError("ResourceNotFound", f"Could not find requested job with name {p['TransformJobName']}")
         return self._describe(record, "DescribeTransformJob")
 
     def op_stop_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:

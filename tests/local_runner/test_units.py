@@ -10,6 +10,8 @@ import pytest
 
 from local_runner import Assembly, LocalCloud
 from local_runner.cli import main
+from local_runner.sagemaker import records
+from local_runner.sagemaker.bluegreen import shares
 from local_runner.sagemaker.jobs import container_path, final_metrics
 from local_runner.sagemaker.tuning import strategy_for
 from local_runner.validation import ServiceError, validate_request
@@ -185,3 +187,38 @@ def test_cli_argument_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2
+
+
+def test_transform_records_follow_the_data_processing_rules():
+    row = ["id-7", "1.5", "2.5", "3.5"]
+    assert records.path("$")(row) == row
+    assert records.path("$[1:]")(row) == ["1.5", "2.5", "3.5"]
+    assert records.path("$[1:2]")(row) == ["1.5", "2.5"]  # the developer guide's slice end is inclusive
+    assert records.path("$[0]")(row) == "id-7" and records.path("$[0,-1]")(row) == ["id-7", "3.5"]
+    assert records.path("$['id','SageMakerOutput']")({"id": 1, "x": 2, "SageMakerOutput": 3}) == {
+        "id": 1,
+        "SageMakerOutput": 3,
+    }
+    with pytest.raises(records.Unsupported):
+        records.path("$..x")
+    assert records.join(row, ["1"], "text/csv") == [*row, "1"]
+    assert records.join({"a": 1}, {"label": 0}, "application/jsonlines") == {"a": 1, "SageMakerOutput": {"label": 0}}
+    assert records.join([1, 2], 0, "application/json") == {"SageMakerInput": [1, 2], "SageMakerOutput": 0}
+    assert records.render(records.parse(b'x,"a,b",3', "text/csv"), "text/csv") == b'x,"a,b",3'
+    lines = [b"aaaa", b"bbbb", b"cccc", b"dd"]  # 4 + 1 + 4 = 9 bytes fit in 10, the third line does not
+    assert records.batches(lines, "MultiRecord", 10, "f") == [(0, 2), (2, 4)]
+    assert records.batches(lines, "SingleRecord", 10, "f") == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert records.batches(lines, "MultiRecord", 0, "f") == [(0, 4)]  # MaxPayloadInMB 0: no limit
+    with pytest.raises(records.RecordError):
+        records.batches([b"x" * 11], "MultiRecord", 10, "f")
+
+
+def test_blue_green_traffic_steps():
+    def policy(routing):
+        return {"TrafficRoutingConfiguration": {"WaitIntervalInSeconds": 0, **routing}}
+
+    assert shares(policy({"Type": "ALL_AT_ONCE"}), 1) == [1.0]
+    canary = {"Type": "CANARY", "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}
+    assert shares(policy(canary), 4) == [0.25, 1.0]
+    linear = {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}
+    assert shares(policy(linear), 1) == pytest.approx([0.3, 0.6, 0.9, 1.0])
