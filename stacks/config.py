@@ -286,6 +286,7 @@ class AllowedInstanceTypes(_Section):
     processing: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
     training: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge")
     endpoint: tuple[str, ...] = ("ml.m5.large", "ml.c5.large")
+    transform: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
 
     @field_validator("processing")
     @classmethod
@@ -301,6 +302,11 @@ class AllowedInstanceTypes(_Section):
     @classmethod
     def _endpoint(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(instance_types.check_endpoint(v) for v in values)
+
+    @field_validator("transform")
+    @classmethod
+    def _transform(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(instance_types.check_transform(v) for v in values)
 
 
 class AppConfig(_Section):
@@ -360,12 +366,18 @@ class AppConfig(_Section):
             raise ValueError("storage.removal_policy must be 'retain' in prod: a stack update must never delete data")
         if self.environment == "prod" and not self.termination_protection:
             raise ValueError("termination_protection must be true in prod")
-        defaults = {"processing": self.processing, "training": self.training, "endpoint": self.endpoint}
+        defaults = {
+            "processing": self.processing,
+            "training": self.training,
+            "endpoint": self.endpoint,
+            "transform": self.batch_transform,
+        }
         for kind, section in defaults.items():
             allowed = getattr(self.allowed_instance_types, kind)
             if section.instance_type not in allowed:
+                section_name = "batch_transform" if kind == "transform" else kind
                 raise ValueError(
-                    f"{kind}.instance_type {section.instance_type!r} must be one of "
+                    f"{section_name}.instance_type {section.instance_type!r} must be one of "
                     f"allowed_instance_types.{kind}: {', '.join(allowed)}"
                 )
         return self
@@ -394,6 +406,14 @@ def run_defaults(config: AppConfig) -> dict[str, Any]:
             "serverless": config.endpoint.serverless is not None,
         },
         "allowed_instance_types": {k: list(v) for k, v in config.allowed_instance_types.model_dump().items()},
+    }
+
+
+def scoring_defaults(config: AppConfig) -> dict[str, Any]:
+    """What a batch-scoring execution gets for every field its input leaves out (the prepare-scoring function)."""
+    return {
+        **config.batch_transform.model_dump(include={"instance_type", "instance_count"}),
+        "allowed_instance_types": list(config.allowed_instance_types.transform),
     }
 
 

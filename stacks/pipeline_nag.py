@@ -71,7 +71,11 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
     approval = stack.node.try_find_child("Approval")
     for workflow in ["Workflow/StateMachine"] + (["Approval/StateMachine"] if approval else []):
         _acknowledge_workflow_role(node(workflow), storage_stack, artifacts)
-    for name in ("PrepareRun", "FailureHandler"):
+    scoring = stack.node.try_find_child("Scoring")
+    if scoring:
+        _acknowledge_scoring_role(node("Scoring/StateMachine"), storage_stack)
+    functions = ["PrepareRun", "FailureHandler"] + (["PrepareScoring"] if scoring else [])
+    for name in functions:
         acknowledge(
             node(f"Functions/{name}"),
             (
@@ -81,13 +85,14 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             ("AwsSolutions-L1", RUNTIME),
             ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
         )
-    acknowledge(
-        node("Functions/PrepareRun"),
-        (
-            "NIST.800.53.R5-LambdaDLQ",
-            "Invoked synchronously by the state machine, which retries and catches its errors",
-        ),
-    )
+    for name in ("PrepareRun", "PrepareScoring") if scoring else ("PrepareRun",):
+        acknowledge(
+            node(f"Functions/{name}"),
+            (
+                "NIST.800.53.R5-LambdaDLQ",
+                "Invoked synchronously by a state machine, which retries and catches its errors",
+            ),
+        )
     acknowledge(
         node("Functions/FailureHandler"),
         *_s3_and_kms(),
@@ -100,7 +105,7 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
                 f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]",
                 f"Stops what a failed run left running: {PER_RUN_NAMES}",
             )
-            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")
+            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "transform-job")
         ),
         (
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
@@ -111,6 +116,11 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             "<ApprovalStateMachine5BF18DA7.Name>:*]",
             "History of the approval workflow's executions only",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            "<ScoringStateMachineE8EB195E.Name>:*]",
+            "History of the scoring workflow's executions only",
         ),
     )
     ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
@@ -164,4 +174,27 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
             "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
         ),
+    )
+
+
+def _acknowledge_scoring_role(machine: IConstruct, storage_stack: str) -> None:
+    acknowledge(
+        machine,
+        *(
+            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", PER_RUN_NAMES)
+            for kind in ("transform-job", "model")
+        ),
+        (
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            "Model package versions are numbered by SageMaker within the pipeline's own group",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsPrepareScoring8E732407.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
+            "CDK's LambdaInvoke grant: the function and its versions",
+        ),
+        ("AwsSolutions-IAM5[Resource::*]", "X-Ray trace segments and sagemaker:ListModelPackages support no resource"),
     )

@@ -20,9 +20,10 @@ from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
 from stacks.components.training_image import TrainingImage
 from stacks.components.workflow.approval_workflow import ApprovalWorkflow
 from stacks.components.workflow.deployment import DeploymentSettings
-from stacks.components.workflow.permissions import grant_workflow_calls
+from stacks.components.workflow.permissions import grant_scoring_calls, grant_workflow_calls
 from stacks.components.workflow.pipeline_workflow import PipelineWorkflow, WorkflowResources
 from stacks.components.workflow.sagemaker_jobs import JobSettings
+from stacks.components.workflow.scoring_workflow import ScoringResources, ScoringWorkflow
 from stacks.config import AppConfig
 from stacks.pipeline_nag import acknowledge_pipeline_findings
 from stacks.storage_stack import StorageStack
@@ -59,6 +60,7 @@ class PipelineStack(Stack):
             key=storage.key,
             topic=topic,
             endpoint_name=endpoint_name,
+            model_package_group=storage.model_registry.group_name,
         )
         deployment = DeploymentSettings(
             role_arn=sagemaker_role.role_arn,
@@ -117,6 +119,27 @@ class PipelineStack(Stack):
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
+        if functions.prepare_scoring is not None:
+            scoring = ScoringWorkflow(
+                self,
+                "Scoring",
+                config=config,
+                resources=ScoringResources(
+                    prepare_scoring=functions.prepare_scoring,
+                    failure_handler=functions.failure_handler,
+                    key=storage.key,
+                    role_arn=sagemaker_role.role_arn,
+                    model_package_group_name=storage.model_registry.group_name,
+                ),
+            )
+            grant_scoring_calls(scoring.state_machine, sagemaker_role=sagemaker_role, key=storage.key)
+            machines["Scoring"] = scoring.state_machine
+            CfnOutput(
+                self,
+                "ScoringStateMachineArn",
+                value=scoring.state_machine.state_machine_arn,
+                description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
+            )
         self._grant_failure_handler(functions, endpoint_name, list(machines.values()))
         FailureBackstop(
             self,
@@ -186,11 +209,14 @@ class PipelineStack(Stack):
                         "sagemaker:StopProcessingJob",
                         "sagemaker:DescribeHyperParameterTuningJob",
                         "sagemaker:StopHyperParameterTuningJob",
+                        "sagemaker:DescribeTransformJob",
+                        "sagemaker:StopTransformJob",
                     ],
                     resources=[
                         arn("training-job", "*"),
                         arn("processing-job", "*"),
                         arn("hyper-parameter-tuning-job", "*"),
+                        arn("transform-job", "*"),
                     ],
                 ),
                 iam.PolicyStatement(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from local_runner.pipeline import stage_name as runner_stage_name
+from local_runner.pipeline import synth_arguments
 from local_runner.template import Assembly, TemplateError
 from stacks.config import load_config
 from stacks.pipeline_stage import stage_name
@@ -83,3 +84,36 @@ def test_a_comma_list_names_environments_once(tmp_path: Path) -> None:
     result = _synth(tmp_path, "dev,dev")
     assert result.returncode != 0
     assert "each environment may appear once, got dev, dev" in result.stderr
+
+
+PROBE_APP = """
+import sys
+sys.path.insert(0, {repo!r})
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from stacks.nag import add_policy_gates
+app = cdk.App()
+stage = cdk.Stage(app, "SageMakerPipeline-probe")
+s3.Bucket(cdk.Stack(stage, "Pipeline"), "Unencrypted")
+add_policy_gates(stage)
+app.synth()
+"""
+
+
+def test_the_cli_synth_we_run_fails_on_a_gate_finding_inside_a_stage(tmp_path: Path) -> None:
+    # The CDK CLI turns validation failures into errors only for the stacks it selects; without a
+    # selector it selects no stack inside a stage, and a finding would pass silently.
+    cdk = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        pytest.skip("the CDK CLI is not installed (make setup)")
+    (tmp_path / "probe.py").write_text(PROBE_APP.format(repo=str(REPO_ROOT)))
+    result = subprocess.run(
+        [str(cdk), *synth_arguments("probe", tmp_path / "out"), "--app", f"{sys.executable} probe.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": f"{cdk.parent}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert result.returncode != 0
+    assert "AwsSolutions-S1" in result.stdout + result.stderr

@@ -1,4 +1,5 @@
-"""The pipeline's Lambda functions: prepare-run (input validation and planning) and the failure handler."""
+"""The pipeline's Lambda functions: prepare-run and prepare-scoring (input validation and planning) and the
+failure handler."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from constructs import Construct
 
 from stacks.components.local_bundling import function_code
 from stacks.components.log_retention import log_retention
-from stacks.config import AppConfig, run_defaults
+from stacks.config import AppConfig, run_defaults, scoring_defaults
 
 # The container's catalog, metrics and hyperparameter parser are stdlib-only: the function validates
 # an execution's input with the same code the training job will use.
@@ -42,6 +43,7 @@ class PipelineFunctions(Construct):
         key: kms.IKey,
         topic: sns.ITopic,
         endpoint_name: str,
+        model_package_group: str,
     ) -> None:
         super().__init__(scope, construct_id)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
@@ -51,7 +53,14 @@ class PipelineFunctions(Construct):
             f"AWSLambdaPowertoolsPythonV3-python313-x86_64:{config.powertools_layer_version}",
         )
 
-        def function(name: str, *, description: str, environment: dict[str, str], **kwargs: Any) -> lambda_.Function:
+        def function(
+            name: str,
+            *,
+            description: str,
+            environment: dict[str, str],
+            handler: str = "handler.lambda_handler",
+            **kwargs: Any,
+        ) -> lambda_.Function:
             log_group = logs.LogGroup(
                 self,
                 f"{name}Logs",
@@ -65,7 +74,7 @@ class PipelineFunctions(Construct):
                 description=description,
                 runtime=lambda_.Runtime.PYTHON_3_13,
                 architecture=lambda_.Architecture.X86_64,
-                handler="handler.lambda_handler",
+                handler=handler,
                 layers=[powertools],
                 tracing=lambda_.Tracing.ACTIVE,
                 memory_size=256,
@@ -76,10 +85,11 @@ class PipelineFunctions(Construct):
                 **kwargs,
             )
 
+        planning_code = function_code("prepare_run", shared_modules=SHARED_WITH_TRAINING_CODE)
         self.prepare_run = function(
             "PrepareRun",
             description="Validates an execution's input and plans the run's names and paths",
-            code=function_code("prepare_run", shared_modules=SHARED_WITH_TRAINING_CODE),
+            code=planning_code,
             environment={
                 "DATA_BUCKET": data_bucket.bucket_name,
                 "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
@@ -87,6 +97,21 @@ class PipelineFunctions(Construct):
                 "RUN_DEFAULTS": json.dumps(run_defaults(config), sort_keys=True, separators=(",", ":")),
             },
         )
+
+        self.prepare_scoring: lambda_.Function | None = None
+        if config.batch_transform.enabled:
+            self.prepare_scoring = function(
+                "PrepareScoring",
+                description="Validates a batch-scoring input and plans the transform job's names and paths",
+                code=planning_code,
+                handler="handler.scoring_handler",
+                environment={
+                    "DATA_BUCKET": data_bucket.bucket_name,
+                    "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                    "MODEL_PACKAGE_GROUP": model_package_group,
+                    "SCORING_DEFAULTS": json.dumps(scoring_defaults(config), sort_keys=True, separators=(",", ":")),
+                },
+            )
 
         # Invoked asynchronously by the backstop rule: a failed handling lands here, never lost.
         self.dead_letters = sqs.Queue(

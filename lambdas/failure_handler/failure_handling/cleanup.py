@@ -29,6 +29,7 @@ STOPPERS = {
     "training": Stopper("stop_training_job", "TrainingJobName", "training-job"),
     "processing": Stopper("stop_processing_job", "ProcessingJobName", "processing-job"),
     "tuning": Stopper("stop_hyper_parameter_tuning_job", "HyperParameterTuningJobName", "hyper-parameter-tuning-job"),
+    "transform": Stopper("stop_transform_job", "TransformJobName", "transform-job"),
 }
 RUNNING_STATUS = "InProgress"
 

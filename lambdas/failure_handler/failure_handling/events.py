@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-JOB_TYPES = ("training", "processing", "tuning", "endpoint", "none")
+JOB_TYPES = ("training", "processing", "tuning", "transform", "endpoint", "none")
 
 # Top-level keys of the Describe* responses that Step Functions puts into Cause,
 # tuning first: a tuning description also mentions training jobs, but only nested.
@@ -22,6 +22,7 @@ JOB_NAME_KEYS = {
     "tuning": "HyperParameterTuningJobName",
     "training": "TrainingJobName",
     "processing": "ProcessingJobName",
+    "transform": "TransformJobName",
     "endpoint": "EndpointName",
 }
 

@@ -25,6 +25,7 @@ DESCRIBERS = {
         "HyperParameterTuningJobName",
         "HyperParameterTuningJobStatus",
     ),
+    "transform": Describer("describe_transform_job", "TransformJobName", "TransformJobStatus"),
     "endpoint": Describer("describe_endpoint", "EndpointName", "EndpointStatus"),
 }
 

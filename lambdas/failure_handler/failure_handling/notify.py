@@ -14,6 +14,7 @@ _SAGEMAKER_CONSOLE_PATHS = {
     "training": "jobs",
     "processing": "processing-jobs",
     "tuning": "hyper-tuning-jobs",
+    "transform": "transform-jobs",
     "endpoint": "endpoints",
 }
 

@@ -77,7 +77,7 @@ def check_schema(raw: Any) -> dict[str, Any]:
         validate(event=raw, schema=SCHEMA)
     except SchemaValidationError as error:
         field = ".".join(str(p) for p in (error.path or [])[1:]) or "(input)"
-        raise InvalidExecutionInput(f"{field}: {_plain(error.validation_message)}; {_fix(field)}") from None
+        raise InvalidExecutionInput(f"{field}: {plain_message(error.validation_message)}; {_fix(field)}") from None
     return raw
 
 
@@ -91,10 +91,11 @@ def typed_hyperparameters(algorithm: str, values: dict[str, Any]) -> tuple[dict[
     return typed, as_strings
 
 
-def check_allowed(kind: str, value: str, allowed: list[str]) -> str:
+def check_allowed(kind: str, value: str, allowed: list[str], *, field: str | None = None) -> str:
     if value not in allowed:
         raise InvalidExecutionInput(
-            f"instance_types.{kind}: {value!r} is not allowed in this environment; use one of {', '.join(allowed)}"
+            f"{field or 'instance_types.' + kind}: {value!r} is not allowed in this environment; "
+            f"use one of {', '.join(allowed)}"
         )
     return value
 
@@ -114,7 +115,7 @@ def _as_string(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _plain(message: str) -> str:
+def plain_message(message: str) -> str:
     return message.removeprefix("data.").removeprefix("data ")
 
 

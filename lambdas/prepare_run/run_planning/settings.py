@@ -31,3 +31,26 @@ class Settings:
             endpoint_name=environ["ENDPOINT_NAME"],
             defaults=json.loads(environ["RUN_DEFAULTS"]),
         )
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    data_bucket: str
+    artifacts_bucket: str
+    model_package_group: str
+    defaults: dict[str, Any]  # instance type and count, allowed instance types: see stacks/config.py
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ScoringSettings:
+        names = ("DATA_BUCKET", "ARTIFACTS_BUCKET", "MODEL_PACKAGE_GROUP", "SCORING_DEFAULTS")
+        missing = [k for k in names if not environ.get(k)]
+        if missing:
+            raise RuntimeError(
+                f"environment variables {', '.join(missing)} are not set: deploy the function with the stack"
+            )
+        return cls(
+            data_bucket=environ["DATA_BUCKET"],
+            artifacts_bucket=environ["ARTIFACTS_BUCKET"],
+            model_package_group=environ["MODEL_PACKAGE_GROUP"],
+            defaults=json.loads(environ["SCORING_DEFAULTS"]),
+        )

@@ -84,7 +84,7 @@ def deployment_config(shift: EndpointDeployment, alarm_names: list[str]) -> dict
     }
 
 
-def _task(
+def sagemaker_task(
     scope: Construct,
     state_id: str,
     *,
@@ -180,7 +180,7 @@ class Deployment(Construct):
         )
 
     def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
-        create_model = _task(
+        create_model = sagemaker_task(
             self,
             "CreateModel",
             api="createModel",
@@ -196,7 +196,7 @@ class Deployment(Construct):
         )
         failures.catch(create_model, step="CreateModel", job_type="none", job_name_path=None)
 
-        create_config = _task(
+        create_config = sagemaker_task(
             self,
             "CreateEndpointConfig",
             api="createEndpointConfig",
@@ -239,7 +239,7 @@ class Deployment(Construct):
         )
 
         endpoint_request = {"EndpointName.$": "$.run.endpoint_name", "EndpointConfigName.$": "$.run.jobs.config"}
-        create = _task(
+        create = sagemaker_task(
             self,
             "CreateEndpoint",
             api="createEndpoint",
@@ -251,7 +251,7 @@ class Deployment(Construct):
         failures.catch(
             create, step="CreateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="create"
         )
-        update = _task(
+        update = sagemaker_task(
             self,
             "UpdateEndpoint",
             api="updateEndpoint",

@@ -95,3 +95,63 @@ def grant_workflow_calls(
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
     )
+
+
+def grant_scoring_calls(state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey) -> None:
+    """The scoring workflow's CustomStates: CreateModel and the transform job (.sync), nothing else."""
+    stack = Stack.of(state_machine)
+
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    add = state_machine.add_to_role_policy
+    add(
+        iam.PolicyStatement(
+            sid="RunTransformJobs",
+            actions=[
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            resources=[arn("transform-job", "*")],
+        )
+    )
+    add(
+        iam.PolicyStatement(
+            sid="SyncJobCompletionRules",
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[
+                stack.format_arn(
+                    service="events",
+                    resource="rule",
+                    resource_name="StepFunctionsGetEventsForSageMakerTransformJobsRule",
+                )
+            ],
+        )
+    )
+    add(
+        iam.PolicyStatement(
+            sid="CreateScoringModel",
+            actions=["sagemaker:CreateModel", "sagemaker:AddTags"],
+            resources=[arn("model", "*")],
+        )
+    )
+    add(
+        iam.PolicyStatement(
+            sid="PassOnlyTheSageMakerRoleToSageMaker",
+            actions=["iam:PassRole"],
+            resources=[sagemaker_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    )
+    # The transform job's volume and output are encrypted with the pipeline's key.
+    add(
+        iam.PolicyStatement(
+            sid="EncryptTransformStorage",
+            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+    )

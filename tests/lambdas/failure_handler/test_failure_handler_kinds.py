@@ -136,6 +136,35 @@ def test_tuning_job_left_running_is_stopped_with_its_training_jobs(
     assert "#/hyper-tuning-jobs/tune-run-1" in world.messages()[0]["Message"]
 
 
+@pytest.mark.parametrize(
+    ("status", "expected_stopped", "expected_reason"),
+    [
+        ("InProgress", ["transform-job/score-run-1"], "States.Timeout (no cause given)"),
+        ("Failed", [], "ClientError: See job logs for more information"),
+    ],
+)
+def test_batch_transform_left_running_is_stopped(
+    world: AwsWorld, status: str, expected_stopped: list[str], expected_reason: str
+) -> None:
+    # moto has no transform jobs: a Stubber over the real SageMaker model.
+    clients = world.clients()
+    clients.sagemaker = boto3.client("sagemaker", region_name=REGION)
+    with Stubber(clients.sagemaker) as stubber:
+        stubber.add_response(
+            "describe_transform_job",
+            _transform_description("score-run-1", status, "ClientError: See job logs for more information"),
+            {"TransformJobName": "score-run-1"},
+        )
+        if expected_stopped:
+            stubber.add_response("stop_transform_job", {}, {"TransformJobName": "score-run-1"})
+        event = catch_event("Transform", "transform", "score-run-1", error="States.Timeout", cause="")
+        result = handle_failure(event, world.settings(), clients)
+        stubber.assert_no_pending_responses()
+    assert result["stopped"] == expected_stopped
+    assert result["cause"] == f"Step Transform failed on transform job score-run-1: {expected_reason}."
+    assert "#/transform-jobs/score-run-1" in world.messages()[0]["Message"]
+
+
 def test_endpoint_whose_creation_failed_is_deleted(world: AwsWorld) -> None:
     create_endpoint("churn-staging", "Failed", "The primary container did not pass the ping health check.")
     event = catch_event("WaitForEndpoint", "endpoint", "churn-staging", action="create")
@@ -281,6 +310,21 @@ def _tuning_description(name: str, status: str, reason: str) -> dict[str, object
         "CreationTime": datetime(2026, 11, 26, tzinfo=UTC),
         "TrainingJobStatusCounters": {},
         "ObjectiveStatusCounters": {},
+    }
+    if status == "Failed":
+        description["FailureReason"] = reason
+    return description
+
+
+def _transform_description(name: str, status: str, reason: str) -> dict[str, object]:
+    description: dict[str, object] = {
+        "TransformJobName": name,
+        "TransformJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/{name}",
+        "TransformJobStatus": status,
+        "ModelName": "score-model-run-1",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data/x/"}}},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        "CreationTime": datetime(2026, 11, 26, tzinfo=UTC),
     }
     if status == "Failed":
         description["FailureReason"] = reason

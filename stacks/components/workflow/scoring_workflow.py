@@ -1,0 +1,255 @@
+"""Batch scoring: a dataset in S3 scored offline by a registered model, with a SageMaker transform job.
+
+PrepareScoring -> (the given package | the group's newest Approved one) -> DescribeModelPackage ->
+Approved? -> CreateModel -> Transform (createTransformJob.sync) -> Summarize -> Scored. Output lands under
+`s3://<artifacts>/scoring/<run id>/`, one `<input file>.out` per input file. Failures take the same
+failure path as the training workflow: recorded, announced, and a running transform job is stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.components.workflow import sagemaker_jobs as jobs
+from stacks.components.workflow.deployment import Deployment, sagemaker_task
+from stacks.components.workflow.failure_path import FailurePath
+from stacks.components.workflow.observed_state_machine import observed_state_machine
+from stacks.config import AppConfig
+
+SLACK_SECONDS = 1800  # queueing and provisioning on top of the job's own limit
+
+
+@dataclass(frozen=True)
+class ScoringResources:
+    prepare_scoring: lambda_.IFunction
+    failure_handler: lambda_.IFunction
+    key: kms.IKey
+    role_arn: str
+    model_package_group_name: str
+
+
+def transform_request(*, key_arn: str, max_payload_mb: int, max_concurrent: int) -> dict:
+    """CreateTransformJob: CSV rows in, one prediction per row out, each joined to its input row."""
+    return {
+        "TransformJobName.$": "$.scoring.jobs.transform",
+        "ModelName.$": "$.scoring.jobs.model",
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": max_payload_mb,
+        "MaxConcurrentTransforms": max_concurrent,
+        "ModelClientConfig": {"InvocationsTimeoutInSeconds": 600, "InvocationsMaxRetries": 1},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.scoring.s3.input"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+            "CompressionType": "None",
+        },
+        "TransformOutput": {
+            "S3OutputPath.$": "$.scoring.s3.output",
+            "Accept": "text/csv",
+            "AssembleWith": "Line",
+            "KmsKeyId": key_arn,
+        },
+        "TransformResources": {
+            "InstanceType.$": "$.scoring.resources.InstanceType",
+            "InstanceCount.$": "$.scoring.resources.InstanceCount",
+            "VolumeKmsKeyId": key_arn,
+        },
+        "DataProcessing.$": "$.scoring.data_processing",
+        "Tags": [{"Key": "pipeline-run", "Value.$": "$.scoring.id"}],
+    }
+
+
+class ScoringWorkflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: ScoringResources) -> None:
+        super().__init__(scope, construct_id)
+        r, batch = resources, config.batch_transform
+        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        packages = Deployment.model_package_arns(self, r.model_package_group_name)
+
+        prepare = tasks.LambdaInvoke(
+            self,
+            "PrepareScoring",
+            state_name="PrepareScoring",
+            comment="Validate the input, derive the job names and the output prefix",
+            lambda_function=r.prepare_scoring,
+            payload=sfn.TaskInput.from_object(
+                {"input.$": "$", "execution_name.$": "$$.Execution.Name", "start_time.$": "$$.Execution.StartTime"}
+            ),
+            result_selector={"scoring.$": "$.Payload"},
+            result_path="$",
+            retry_on_service_exceptions=False,
+        )
+        prepare.add_catch(
+            sfn.Fail(
+                self,
+                "InvalidInput",
+                state_name="InvalidInput",
+                comment="A bad execution input: the cause names the field and the fix",
+                error="InvalidExecutionInput",
+                cause_path="$.error.Cause",
+            ),
+            errors=["InvalidExecutionInput"],
+            result_path="$.error",
+        )
+        failures.catch(prepare, step="PrepareScoring", job_type="none", job_name_path=None)
+
+        find = tasks.CallAwsService(
+            self,
+            "FindApprovedModel",
+            state_name="FindApprovedModel",
+            comment="The newest Approved version in this pipeline's model group",
+            service="sagemaker",
+            action="listModelPackages",
+            iam_action="sagemaker:ListModelPackages",
+            iam_resources=["*"],  # ListModelPackages has no resource-level permissions
+            parameters={
+                "ModelPackageGroupName": r.model_package_group_name,
+                "ModelApprovalStatus": "Approved",
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+            result_selector={"arns.$": "$.ModelPackageSummaryList[*].ModelPackageArn"},
+            result_path="$.approved",
+        )
+        failures.catch(find, step="FindApprovedModel", job_type="none", job_name_path=None)
+        count = sfn.Pass(
+            self,
+            "CountApproved",
+            state_name="CountApproved",
+            parameters={"arns.$": "$.approved.arns", "count.$": "States.ArrayLength($.approved.arns)"},
+            result_path="$.approved",
+        )
+        use_newest = sfn.Pass(
+            self,
+            "UseNewestApproved",
+            state_name="UseNewestApproved",
+            parameters={"arn.$": "States.ArrayGetItem($.approved.arns, 0)"},
+            result_path="$.package",
+        )
+        use_given = sfn.Pass(
+            self,
+            "UseGivenPackage",
+            state_name="UseGivenPackage",
+            parameters={"arn.$": "$.scoring.model_package_arn"},
+            result_path="$.package",
+        )
+        none_approved = sfn.Fail(
+            self,
+            "NoApprovedModel",
+            state_name="NoApprovedModel",
+            error="NoApprovedModel",
+            cause=f"No Approved model package in {r.model_package_group_name}: approve one, or pass model_package_arn",
+        )
+
+        describe = tasks.CallAwsService(
+            self,
+            "DescribeModelPackage",
+            state_name="DescribeModelPackage",
+            comment="The package's image and artifact, and whether it is approved",
+            service="sagemaker",
+            action="describeModelPackage",
+            iam_action="sagemaker:DescribeModelPackage",
+            iam_resources=[packages],
+            parameters={"ModelPackageName.$": "$.package.arn"},
+            result_selector={
+                "arn.$": "$.ModelPackageArn",
+                "status.$": "$.ModelApprovalStatus",
+                "container.$": "States.ArrayGetItem($.InferenceSpecification.Containers, 0)",
+            },
+            result_path="$.package",
+        )
+        failures.catch(describe, step="DescribeModelPackage", job_type="none", job_name_path=None)
+        not_approved = sfn.Fail(
+            self,
+            "NotApproved",
+            state_name="NotApproved",
+            error="ModelPackageNotApproved",
+            cause="Only an Approved model package scores data: approve it in the model registry first",
+        )
+
+        create_model = sagemaker_task(
+            self,
+            "CreateModel",
+            api="createModel",
+            comment="A SageMaker model from the package's container",
+            result_selector={"arn.$": "$.ModelArn"},
+            result_path="$.model",
+            parameters={
+                "ModelName.$": "$.scoring.jobs.model",
+                "ExecutionRoleArn": r.role_arn,
+                "PrimaryContainer": {
+                    "Image.$": "$.package.container.Image",
+                    "ModelDataUrl.$": "$.package.container.ModelDataUrl",
+                },
+                "Tags": [{"Key": "pipeline-run", "Value.$": "$.scoring.id"}],
+            },
+        )
+        failures.catch(create_model, step="CreateModel", job_type="none", job_name_path=None)
+
+        transform = sfn.CustomState(
+            self,
+            "Transform",
+            state_json=jobs.job_state(
+                transform_request(
+                    key_arn=r.key.key_arn,
+                    max_payload_mb=batch.max_payload_mb,
+                    max_concurrent=batch.max_concurrent_transforms,
+                ),
+                api="createTransformJob",
+                comment="Score every row of the dataset; output files mirror the input files (.out)",
+                result_selector={
+                    "name.$": "$.TransformJobName",
+                    "output.$": "$.TransformOutput.S3OutputPath",
+                },
+                result_path="$.transform",
+                timeout_seconds=batch.max_runtime_seconds + SLACK_SECONDS,
+            ),
+        )
+        failures.catch(transform, step="Transform", job_type="transform", job_name_path="$.scoring.jobs.transform")
+
+        done = sfn.Pass(
+            self,
+            "Summarize",
+            state_name="Summarize",
+            parameters={
+                "status": "SCORED",
+                "run_id.$": "$.scoring.id",
+                "model_package_arn.$": "$.package.arn",
+                "input.$": "$.scoring.s3.input",
+                "output.$": "$.transform.output",
+                "transform_job.$": "$.transform.name",
+            },
+        ).next(sfn.Succeed(self, "Scored", state_name="Scored"))
+
+        score = describe.next(
+            sfn.Choice(self, "Approved", state_name="Approved?")
+            .when(sfn.Condition.string_equals("$.package.status", "Approved"), create_model)
+            .otherwise(not_approved)
+        )
+        create_model.next(transform).next(done)
+        self.definition = prepare.next(
+            sfn.Choice(self, "PackageGiven", state_name="PackageGiven?")
+            .when(sfn.Condition.is_null("$.scoring.model_package_arn"), find)
+            .otherwise(use_given.next(score))
+        )
+        find.next(count).next(
+            sfn.Choice(self, "AnyApproved", state_name="AnyApproved?")
+            .when(sfn.Condition.number_equals("$.approved.count", 0), none_approved)
+            .otherwise(use_newest.next(describe))
+        )
+        self.state_machine = observed_state_machine(
+            self,
+            definition=self.definition,
+            key=r.key,
+            log_retention_days=config.log_retention_days,
+            timeout=Duration.seconds(batch.max_runtime_seconds + 2 * SLACK_SECONDS),
+            comment="Batch scoring: a dataset scored offline by a registered model",
+        )
