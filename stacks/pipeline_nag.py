@@ -63,6 +63,10 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "Endpoint data capture writes under data-capture/",
         ),
         (
+            f"AwsSolutions-IAM5[Resource::{artifacts}/scoring/*]",
+            f"Batch transform output goes under scoring/<run id>/: {PER_RUN_NAMES}",
+        ),
+        (
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
             "SageMaker names its job and endpoint log groups under /aws/sagemaker/",
         ),

@@ -12,6 +12,7 @@ from constructs import Construct
 # Everything a run writes lives under these prefixes of the artifacts bucket.
 RUN_PREFIX = "runs/*"
 DATA_CAPTURE_PREFIX = "data-capture/*"
+SCORING_PREFIX = "scoring/*"  # batch transform output
 
 
 class SageMakerExecutionRole(Construct):
@@ -36,6 +37,7 @@ class SageMakerExecutionRole(Construct):
         data_bucket.grant_read(self.role)
         artifacts_bucket.grant_read_write(self.role, RUN_PREFIX)
         artifacts_bucket.grant_put(self.role, DATA_CAPTURE_PREFIX)
+        artifacts_bucket.grant_put(self.role, SCORING_PREFIX)
         repository.grant_pull(self.role)
         key.grant_encrypt_decrypt(self.role)
         self.role.add_to_policy(

@@ -133,3 +133,16 @@ def test_the_failure_handler_may_stop_a_transform_job(scoring) -> None:
     ]
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert {"sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"} <= actions
+
+
+def test_sagemaker_may_write_the_transform_output(scoring) -> None:
+    app, _ = scoring
+    statements = [
+        s
+        for k, r in app.template("pipeline")["Resources"].items()
+        if k.startswith("SageMakerExecutionRoleDefaultPolicy")
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    puts = [s for s in statements if "s3:PutObject" in s["Action"]]
+    resources = [r for s in puts for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert any(r["Fn::Join"][1][-1] == "/scoring/*" for r in resources if "Fn::Join" in r), resources
