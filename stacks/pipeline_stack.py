@@ -140,7 +140,8 @@ class PipelineStack(Stack):
                 value=scoring.state_machine.state_machine_arn,
                 description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
             )
-        self._grant_failure_handler(functions, endpoint_name, list(machines.values()))
+        self.state_machines = list(machines.values())  # training first; people may start any of them
+        self._grant_failure_handler(functions, endpoint_name, self.state_machines)
         FailureBackstop(
             self,
             "FailureBackstop",

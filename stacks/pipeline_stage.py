@@ -12,6 +12,7 @@ from constructs import Construct
 
 from stacks.config import AppConfig
 from stacks.nag import add_policy_gates
+from stacks.notebook_stack import NotebookStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.storage_stack import StorageStack
 
@@ -37,6 +38,16 @@ class PipelineStage(cdk.Stage):
             storage=self.storage,
             description=f"ML pipeline ({config.environment}): image, roles, functions, state machine, failure handling",
         )
+        self.notebook: NotebookStack | None = None
+        if config.notebook.enabled:
+            self.notebook = NotebookStack(
+                self,
+                "Notebook",
+                config=config,
+                storage=self.storage,
+                pipeline=self.pipeline,
+                description=f"ML pipeline ({config.environment}): the data scientists' notebook instance",
+            )
         for key, value in config.tags.items():
             cdk.Tags.of(self).add(key, value)
         # On the stage, not the app: the gates travel with the stage when a CDK Pipeline deploys it.
@@ -44,4 +55,7 @@ class PipelineStage(cdk.Stage):
 
     @property
     def stacks(self) -> dict[str, cdk.Stack]:
-        return {"storage": self.storage, "pipeline": self.pipeline}
+        stacks: dict[str, cdk.Stack] = {"storage": self.storage, "pipeline": self.pipeline}
+        if self.notebook is not None:
+            stacks["notebook"] = self.notebook
+        return stacks
