@@ -17,7 +17,7 @@ from rich.table import Table
 from . import s3
 from .cloud import LocalCloud
 from .dataset import DatasetError, check_csv, default_dataset
-from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, is_stale, stage_name, synth
+from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
 from .template import Assembly, TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
@@ -90,15 +90,12 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
-    if args.cdk_out is not None:
-        if not (args.cdk_out / "manifest.json").is_file():
-            raise UsageError(f"--cdk-out {args.cdk_out}: no cloud assembly there (run `make synth`)")
-        return Assembly.load(args.cdk_out, stage=stage_name(args.env))
-    out_dir = args.state_dir / "cdk.out" / args.env
-    if is_stale(out_dir):
-        with console.status(f"Synthesizing ({args.env}) into {out_dir} …"):
-            synth(out_dir, env=args.env)
-    return Assembly.load(out_dir, stage=stage_name(args.env))
+    return load_assembly(
+        env=args.env,
+        state_dir=args.state_dir,
+        cdk_out=args.cdk_out,
+        on_synth=lambda out_dir: console.status(f"Synthesizing ({args.env}) into {out_dir} …"),
+    )
 
 
 def _sample_row(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -60,6 +61,20 @@ def synth(out_dir: Path, env: str = "dev", repo: Path = REPO_ROOT) -> None:
     done = subprocess.run(command, cwd=repo, env={**os.environ, "PATH": path}, capture_output=True, text=True)
     if done.returncode != 0:
         raise SynthError(f"cdk synth failed ({done.returncode}):\n{done.stderr[-4000:] or done.stdout[-4000:]}")
+
+
+def load_assembly(*, env: str, state_dir: Path, cdk_out: Path | None = None, on_synth=None) -> Assembly:
+    """The stage of `env`: from `cdk_out` as it is, else synthesized into <state dir>/cdk.out/<env> when the
+    sources are newer than the last synthesis. `on_synth(out_dir)` is a context manager shown while it runs."""
+    if cdk_out is not None:
+        if not (cdk_out / "manifest.json").is_file():
+            raise TemplateError(f"{cdk_out}: no cloud assembly there (run `make synth ENV={env}`)")
+        return Assembly.load(cdk_out, stage=stage_name(env))
+    out_dir = state_dir / "cdk.out" / env
+    if is_stale(out_dir):
+        with on_synth(out_dir) if on_synth else contextlib.nullcontext():
+            synth(out_dir, env=env)
+    return Assembly.load(out_dir, stage=stage_name(env))
 
 
 @dataclass

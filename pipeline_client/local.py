@@ -6,17 +6,14 @@ another (re-running a notebook's first cell) closes the previous one.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.console import Console
-
 from local_runner import cli
 from local_runner.cloud import LocalCloud
-from local_runner.pipeline import SynthError
+from local_runner.pipeline import SynthError, load_assembly
 from local_runner.template import Assembly, TemplateError
 
 from .base import Pipeline, Resources, stack_names
@@ -99,15 +96,14 @@ class LocalPipeline(Pipeline):
 
 def _assembly(*, env: str, state_dir: Path, cdk_out: Path | str | None) -> Assembly:
     """The CLI's own synthesis step (synthesize into <state dir>/cdk.out when the sources are newer)."""
-    args = argparse.Namespace(env=env, state_dir=state_dir, cdk_out=Path(cdk_out) if cdk_out else None)
     try:
-        return cli._assembly(args, Console())
-    except cli.UsageError as error:
-        raise PipelineError(f"{error}; or leave PIPELINE_CDK_OUT unset to synthesize the app") from None
+        return load_assembly(env=env, state_dir=state_dir, cdk_out=Path(cdk_out) if cdk_out else None)
     except SynthError as error:
         raise PipelineError(f"{error}\nfix: correct the app until `make synth ENV={env}` passes") from None
     except TemplateError as error:
-        raise PipelineError(f"{error}\nfix: synthesize the app again (make synth ENV={env})") from None
+        raise PipelineError(
+            f"{error}\nfix: synthesize the app again (make synth ENV={env}), or leave PIPELINE_CDK_OUT unset"
+        ) from None
 
 
 def _outputs(assembly: Assembly, env: str) -> dict[str, dict[str, str]]:

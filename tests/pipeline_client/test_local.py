@@ -68,5 +68,7 @@ def test_opening_another_local_pipeline_closes_the_first(local: LocalPipeline, t
 
 
 def test_a_missing_cloud_assembly_is_explained(tmp_path: Path) -> None:
-    with pytest.raises(PipelineError, match=r"no cloud assembly there \(run `make synth`\); or leave PIPELINE_CDK"):
+    with pytest.raises(
+        PipelineError, match=r"(?s)no cloud assembly there \(run `make synth ENV=dev`\).*or leave PIPELINE_CDK"
+    ):
         LocalPipeline(state_dir=tmp_path / "state", cdk_out=tmp_path / "nothing")
