@@ -307,15 +307,16 @@ class Deployment(Construct):
             parameters={"Error": "EndpointFailed", "Cause.$": "$.endpoint.details.FailureReason"},
             result_path="$.error",
         ).next(deploy_failed)
-        # After an automatic rollback the endpoint is InService again, but with the previous config.
+        # After an automatic rollback (an alarm, or a new fleet that failed) the endpoint is InService again,
+        # with the previous config; the failure handler adds SageMaker's FailureReason to the cause.
         rolled_back = sfn.Pass(
             self,
             "DeploymentRolledBack",
             state_name="DeploymentRolledBack",
             parameters={
                 "Error": "DeploymentRolledBack",
-                "Cause.$": "States.Format('A rollback alarm fired during the update: the endpoint still serves {}, "
-                "not {}', $.endpoint.config, $.run.jobs.config)",
+                "Cause.$": "States.Format('The update was rolled back: the endpoint still serves {}, not {}', "
+                "$.endpoint.config, $.run.jobs.config)",
             },
             result_path="$.error",
         ).next(deploy_failed)
