@@ -27,7 +27,8 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["status"] == "DEPLOYED"
     jobs = run.cloud.sagemaker.store.values("training_jobs")
-    assert len(jobs) >= 4 and all(j["TrainingJobStatus"] == "Completed" for j in jobs)
+    statuses = {j["TrainingJobName"]: (j["TrainingJobStatus"], j.get("FailureReason")) for j in jobs}
+    assert len(jobs) >= 4 and all(status == "Completed" for status, _ in statuses.values()), statuses
     spans = sorted((j["TrainingStartTime"], j["TrainingEndTime"]) for j in jobs)
     assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), "no two training jobs ran at once"
     assert max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans) <= 2, "more than 2 at once"
