@@ -161,7 +161,10 @@ class PipelineStack(Stack):
         PipelineDashboard(
             self,
             "Dashboard",
-            state_machine=self.state_machine,
+            state_machines={
+                {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring"}[key]: machine
+                for key, machine in machines.items()
+            },
             functions=[functions.prepare_run, functions.failure_handler],
             endpoint_name=endpoint_name,
         )

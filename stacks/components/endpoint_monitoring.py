@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
@@ -14,6 +14,23 @@ from stacks.config import EndpointDeployment
 
 VARIANT = "AllTraffic"
 ONE_MINUTE = Duration.minutes(1)
+# The SageMaker jobs the workflows run (.sync integrations): Step Functions measures each per resource.
+SYNC_JOBS = {
+    "Processing and evaluation": "createProcessingJob",
+    "Training": "createTrainingJob",
+    "Tuning": "createHyperParameterTuningJob",
+    "Batch transform": "createTransformJob",
+}
+
+
+def _job_metric(name: str, api: str, *, statistic: str, period: Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/States",
+        metric_name=name,
+        statistic=statistic,
+        period=period,
+        dimensions_map={"ServiceIntegrationResourceArn": f"arn:{Aws.PARTITION}:states:::sagemaker:{api}.sync"},
+    )
 
 
 def _endpoint_metric(
@@ -73,19 +90,22 @@ class PipelineDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        state_machine: sfn.IStateMachine,
+        state_machines: dict[str, sfn.IStateMachine],
         functions: list[lambda_.IFunction],
         endpoint_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         five = Duration.minutes(5)
-        runs = [
-            state_machine.metric_started(period=five),
-            state_machine.metric_succeeded(period=five),
-            state_machine.metric_failed(period=five),
-            state_machine.metric_timed_out(period=five),
-            state_machine.metric_aborted(period=five),
-        ]
+
+        def runs(machine: sfn.IStateMachine) -> list[cloudwatch.IMetric]:
+            return [
+                machine.metric_started(period=five),
+                machine.metric_succeeded(period=five),
+                machine.metric_failed(period=five),
+                machine.metric_timed_out(period=five),
+                machine.metric_aborted(period=five),
+            ]
+
         endpoint = {
             name: _endpoint_metric(name, endpoint_name, statistic=stat, period=five)
             for name, stat in (
@@ -103,9 +123,48 @@ class PipelineDashboard(Construct):
             for name in ("CPUUtilization", "MemoryUtilization")
         ]
         dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
+        width = 24 // (len(state_machines) + 1)
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Pipeline executions", left=runs, width=12),
-            cloudwatch.GraphWidget(title="Execution time", left=[state_machine.metric_time(period=five)], width=12),
+            *(
+                cloudwatch.GraphWidget(title=f"{title} executions", left=runs(machine), width=width)
+                for title, machine in state_machines.items()
+            ),
+            cloudwatch.GraphWidget(
+                title="Execution time",
+                left=[m.metric_time(period=five, label=title) for title, m in state_machines.items()],
+                width=width,
+            ),
+        )
+        hour = Duration.hours(1)
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="SageMaker jobs started per hour",
+                left=[
+                    _job_metric("ServiceIntegrationsStarted", api, statistic="Sum", period=hour).with_(label=label)
+                    for label, api in SYNC_JOBS.items()
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="SageMaker jobs failed or timed out per hour",
+                left=[
+                    _job_metric(name, api, statistic="Sum", period=hour).with_(label=f"{label} {kind}")
+                    for label, api in SYNC_JOBS.items()
+                    for name, kind in (
+                        ("ServiceIntegrationsFailed", "failed"),
+                        ("ServiceIntegrationsTimedOut", "timed out"),
+                    )
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Step duration, p50 (ms)",
+                left=[
+                    _job_metric("ServiceIntegrationTime", api, statistic="p50", period=hour).with_(label=label)
+                    for label, api in SYNC_JOBS.items()
+                ],
+                width=8,
+            ),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(

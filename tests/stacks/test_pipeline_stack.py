@@ -209,5 +209,11 @@ def test_dashboard_shows_runs_endpoint_and_functions(each_env: SynthesizedApp) -
         "CPUUtilization",
         "MemoryUtilization",
         "Errors",
+        "ServiceIntegrationTime",  # step durations
+        "ServiceIntegrationsStarted",  # jobs per kind
+        "ServiceIntegrationsFailed",
     ):
         assert metric in body, metric
+    for api in ("createProcessingJob", "createTrainingJob", "createHyperParameterTuningJob", "createTransformJob"):
+        assert f":states:::sagemaker:{api}.sync" in body, api
+    assert "Batch scoring executions" in body
