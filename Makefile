@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy run stop summary clean bench bench-local image
+.PHONY: help setup synth test lint format diff deploy run score stop summary clean bench bench-local image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ summary: synth ## Print each stack's resources by type and the cdk-nag outcome
 RUN_ARGS ?=
 run: setup ## The main job: the synthesized state machine end to end on this machine (RUN_ARGS="--algorithm ridge ...")
 	$(PY) -m local_runner run $(RUN_ARGS)
+
+SCORE_ARGS ?=
+score: setup ## Score a CSV offline with the newest approved model, as the batch-scoring workflow does (after make run)
+	$(PY) -m local_runner score $(SCORE_ARGS)
 
 stop: setup ## Stop the local endpoints `make run` left serving
 	$(PY) -m local_runner stop

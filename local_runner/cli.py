@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import s3
+from . import s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, check_csv, default_dataset
 from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
+    scoring.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
@@ -244,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "stop":
             return stop(args)
+        if args.command == "score":
+            return scoring.score(args)
         return run(args, bench=args.command == "bench")
     except (UsageError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -141,16 +141,25 @@ def test_the_dataset_helper_writes_label_first(dataset):
     assert first[0] in ("0", "1") and len(first) == 31
 
 
-def test_the_cli_runs_the_pipeline_and_shows_a_prediction(pipeline_assembly, tmp_path, capsys):
+def test_the_cli_runs_the_pipeline_shows_a_prediction_and_scores_a_dataset(pipeline_assembly, tmp_path, capsys):
     from local_runner.cli import main
 
     state = tmp_path / "state"
     argv = ["--cdk-out", str(pipeline_assembly.directory), "--state-dir", str(state)]
     try:
+        assert main(["score", *argv]) == 1  # nothing registered yet
+        out = capsys.readouterr().out
+        assert "NoApprovedModel" in out and "Register an approved model first: make run" in out
+
         code = main(["run", "--no-tuning", "--threshold", "0.8", "--time-scale", "0.01", *argv])
         out = capsys.readouterr().out
         assert code == 0, out[-3000:]
         assert "Quality gate: passed" in out and "Sample prediction for the first row" in out
         assert "/invocations" in out
+
+        code = main(["score", "--time-scale", "0.01", *argv])
+        out = capsys.readouterr().out
+        assert code == 0, out[-3000:]
+        assert "Scored with" in out and "breast_cancer.csv.out" in out and "… 569 lines in all" in out
     finally:
         main(["stop", "--state-dir", str(state)])
