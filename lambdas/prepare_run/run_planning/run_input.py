@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
@@ -70,14 +71,16 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def check_schema(raw: Any) -> dict[str, Any]:
+def check_schema(raw: Any, schema: dict[str, Any] = SCHEMA, fix: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """`raw` against `schema`, or InvalidExecutionInput naming the field and, from `fix(field)`, the fix."""
     if not isinstance(raw, dict):
         raise InvalidExecutionInput(f"execution input must be a JSON object, got {type(raw).__name__}")
     try:
-        validate(event=raw, schema=SCHEMA)
+        validate(event=raw, schema=schema)
     except SchemaValidationError as error:
         field = ".".join(str(p) for p in (error.path or [])[1:]) or "(input)"
-        raise InvalidExecutionInput(f"{field}: {plain_message(error.validation_message)}; {_fix(field)}") from None
+        hint = (fix or _fix)(field)
+        raise InvalidExecutionInput(f"{field}: {plain_message(error.validation_message)}; {hint}") from None
     return raw
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
-
-from .run_input import InvalidExecutionInput, check_allowed, check_data_location, plain_message
+from .run_input import InvalidExecutionInput, check_allowed, check_data_location, check_schema
 from .run_plan import run_id
 from .settings import ScoringSettings
 
@@ -34,7 +32,7 @@ _PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-pa
 
 
 def plan_scoring(raw: Any, settings: ScoringSettings, *, execution_name: str, start_time: str) -> dict[str, Any]:
-    request = _check_schema(raw)
+    request = check_schema(raw, SCHEMA, _fix)
     group, defaults = settings.model_package_group, settings.defaults
     rid = run_id(execution_name, start_time)
     package = request.get("model_package_arn")
@@ -72,16 +70,8 @@ def plan_scoring(raw: Any, settings: ScoringSettings, *, execution_name: str, st
     }
 
 
-def _check_schema(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidExecutionInput(f"execution input must be a JSON object, got {type(raw).__name__}")
-    try:
-        validate(event=raw, schema=SCHEMA)
-    except SchemaValidationError as error:
-        field = ".".join(str(p) for p in (error.path or [])[1:]) or "(input)"
-        raise InvalidExecutionInput(
-            f"{field}: {plain_message(error.validation_message)}; the scoring input is "
-            '{"data": "s3://DATA-BUCKET/PREFIX/", "model_package_arn"?, "skip_first_column"?, "join_input"?, '
-            '"instance_type"?, "instance_count"?} (docs/pipeline.md, batch scoring)'
-        ) from None
-    return raw
+def _fix(field: str) -> str:
+    return (
+        'the scoring input is {"data": "s3://DATA-BUCKET/PREFIX/", "model_package_arn"?, "skip_first_column"?, '
+        '"join_input"?, "instance_type"?, "instance_count"?} (docs/pipeline.md, batch scoring)'
+    )

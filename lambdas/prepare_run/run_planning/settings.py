@@ -18,13 +18,7 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        missing = [
-            k for k in ("DATA_BUCKET", "ARTIFACTS_BUCKET", "ENDPOINT_NAME", "RUN_DEFAULTS") if not environ.get(k)
-        ]
-        if missing:
-            raise RuntimeError(
-                f"environment variables {', '.join(missing)} are not set: deploy the function with the stack"
-            )
+        _require(environ, "DATA_BUCKET", "ARTIFACTS_BUCKET", "ENDPOINT_NAME", "RUN_DEFAULTS")
         return cls(
             data_bucket=environ["DATA_BUCKET"],
             artifacts_bucket=environ["ARTIFACTS_BUCKET"],
@@ -42,15 +36,18 @@ class ScoringSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ScoringSettings:
-        names = ("DATA_BUCKET", "ARTIFACTS_BUCKET", "MODEL_PACKAGE_GROUP", "SCORING_DEFAULTS")
-        missing = [k for k in names if not environ.get(k)]
-        if missing:
-            raise RuntimeError(
-                f"environment variables {', '.join(missing)} are not set: deploy the function with the stack"
-            )
+        _require(environ, "DATA_BUCKET", "ARTIFACTS_BUCKET", "MODEL_PACKAGE_GROUP", "SCORING_DEFAULTS")
         return cls(
             data_bucket=environ["DATA_BUCKET"],
             artifacts_bucket=environ["ARTIFACTS_BUCKET"],
             model_package_group=environ["MODEL_PACKAGE_GROUP"],
             defaults=json.loads(environ["SCORING_DEFAULTS"]),
+        )
+
+
+def _require(environ: Mapping[str, str], *names: str) -> None:
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise RuntimeError(
+            f"environment variables {', '.join(missing)} are not set: deploy the function with the stack"
         )

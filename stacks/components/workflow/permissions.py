@@ -77,7 +77,16 @@ def grant_workflow_calls(
             resources=[arn("model", "*"), arn("endpoint-config", "*"), arn("endpoint", endpoint_name)],
         )
     )
-    add(
+    # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
+    key.grant_decrypt(state_machine)
+    _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Endpoint")
+
+
+def _pass_role_and_encrypt(
+    state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey, storage: str
+) -> None:
+    """SageMaker runs as its own role only, and encrypts what it creates with the pipeline's key."""
+    state_machine.add_to_role_policy(
         iam.PolicyStatement(
             sid="PassOnlyTheSageMakerRoleToSageMaker",
             actions=["iam:PassRole"],
@@ -85,11 +94,9 @@ def grant_workflow_calls(
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
     )
-    # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
-    key.grant_decrypt(state_machine)
-    add(
+    state_machine.add_to_role_policy(
         iam.PolicyStatement(
-            sid="EncryptEndpointStorage",
+            sid=f"Encrypt{storage}Storage",
             actions=["kms:CreateGrant", "kms:DescribeKey"],
             resources=[key.key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
@@ -138,20 +145,5 @@ def grant_scoring_calls(state_machine: sfn.StateMachine, *, sagemaker_role: iam.
             resources=[arn("model", "*")],
         )
     )
-    add(
-        iam.PolicyStatement(
-            sid="PassOnlyTheSageMakerRoleToSageMaker",
-            actions=["iam:PassRole"],
-            resources=[sagemaker_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
-    )
     # The transform job's volume and output are encrypted with the pipeline's key.
-    add(
-        iam.PolicyStatement(
-            sid="EncryptTransformStorage",
-            actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[key.key_arn],
-            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        )
-    )
+    _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Transform")

@@ -22,6 +22,7 @@ from stacks.components.workflow import sagemaker_jobs as jobs
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
+from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
 
 SLACK_SECONDS = 1800  # queueing and provisioning on top of a job's own limit
@@ -43,41 +44,14 @@ class PipelineWorkflow(Construct):
         r, j = resources, resources.job_settings
         failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
 
-        prepare = tasks.LambdaInvoke(
+        prepare = planning_step(
             self,
             "PrepareRun",
-            state_name="PrepareRun",
+            function=r.prepare_run,
+            plan_key="run",
             comment="Validate the input, fill in this environment's defaults, derive job names and S3 paths",
-            lambda_function=r.prepare_run,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "input.$": "$",
-                    "execution_name.$": "$$.Execution.Name",
-                    "start_time.$": "$$.Execution.StartTime",
-                }
-            ),
-            result_selector={"run.$": "$.Payload"},
-            result_path="$",
-            retry_on_service_exceptions=False,
+            failures=failures,
         )
-        rejected_input = sfn.Pass(
-            self,
-            "ExplainInvalidInput",
-            state_name="ExplainInvalidInput",
-            parameters={"details.$": "States.StringToJson($.error.Cause)"},
-            result_path="$.rejection",
-        ).next(
-            sfn.Fail(
-                self,
-                "InvalidInput",
-                state_name="InvalidInput",
-                comment="A bad execution input: the cause names the field and the fix",
-                error="InvalidExecutionInput",
-                cause_path="$.rejection.details.errorMessage",
-            )
-        )
-        prepare.add_catch(rejected_input, errors=["InvalidExecutionInput"], result_path="$.error")
-        failures.catch(prepare, step="PrepareRun", job_type="none", job_name_path=None)
 
         processing_timeout = config.processing.max_runtime_seconds + SLACK_SECONDS
         process = self._job(

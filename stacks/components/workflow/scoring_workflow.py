@@ -21,6 +21,7 @@ from stacks.components.workflow import sagemaker_jobs as jobs
 from stacks.components.workflow.deployment import Deployment, sagemaker_task
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
+from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
 
 SLACK_SECONDS = 1800  # queueing and provisioning on top of the job's own limit
@@ -73,32 +74,14 @@ class ScoringWorkflow(Construct):
         failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
         packages = Deployment.model_package_arns(self, r.model_package_group_name)
 
-        prepare = tasks.LambdaInvoke(
+        prepare = planning_step(
             self,
             "PrepareScoring",
-            state_name="PrepareScoring",
+            function=r.prepare_scoring,
+            plan_key="scoring",
             comment="Validate the input, derive the job names and the output prefix",
-            lambda_function=r.prepare_scoring,
-            payload=sfn.TaskInput.from_object(
-                {"input.$": "$", "execution_name.$": "$$.Execution.Name", "start_time.$": "$$.Execution.StartTime"}
-            ),
-            result_selector={"scoring.$": "$.Payload"},
-            result_path="$",
-            retry_on_service_exceptions=False,
+            failures=failures,
         )
-        prepare.add_catch(
-            sfn.Fail(
-                self,
-                "InvalidInput",
-                state_name="InvalidInput",
-                comment="A bad execution input: the cause names the field and the fix",
-                error="InvalidExecutionInput",
-                cause_path="$.error.Cause",
-            ),
-            errors=["InvalidExecutionInput"],
-            result_path="$.error",
-        )
-        failures.catch(prepare, step="PrepareScoring", job_type="none", job_name_path=None)
 
         find = tasks.CallAwsService(
             self,
