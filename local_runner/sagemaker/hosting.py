@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 
 from ..validation import ServiceError
-from . import bluegreen, endpoints, variants
+from . import bluegreen, capture, endpoints, variants
 
 SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
 
 
 class Hosting:
-    """Mixed into LocalSageMaker (store, faults, workdir, code_dir, cloudwatch and the plumbing are its)."""
+    """Mixed into LocalSageMaker (store, faults, workdir, code_dir, cloudwatch, capture and the plumbing are its)."""
 
     # -- models -------------------------------------------------------------------------
     def op_create_model(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +199,7 @@ class Hosting:
             "EndpointStatus": "InService",
             "EndpointConfigName": config["EndpointConfigName"],
             "ProductionVariants": variants.summaries(config, image),
+            "DataCaptureConfig": capture.summary(config.get("DataCaptureConfig")),
             "FailureReason": None,
             "PendingDeploymentSummary": None,
         }
@@ -293,7 +294,7 @@ class Hosting:
         green = record.get("green")
         if green and random.random() < green.get("weight", 0.0):
             fleet = green
-        body = p.get("Body", b"")
+        body = _bytes(p.get("Body", b""))
         config = self.store.get("endpoint_configs", fleet.get("config", "")) or {"ProductionVariants": []}
         variant = next(iter(config["ProductionVariants"]), {"VariantName": "AllTraffic"})
         if variants.is_serverless(variant) and len(body) > SERVERLESS_PAYLOAD_LIMIT:
@@ -315,9 +316,20 @@ class Hosting:
                 f'Received {kind} error ({response.status_code}) from primary with message "{response.text[:500]}".',
                 424,
             )
+        content_type = response.headers.get("content-type", "")
+        # After the metrics, so that writing the capture does not count as latency. A ModelError is not captured:
+        # the developer guide documents captured inferences (input and output), not failed requests.
+        self.capture.invocation(
+            config.get("DataCaptureConfig"),
+            name,
+            variant["VariantName"],
+            (body, headers["Content-Type"]),
+            (response.content, content_type),
+            p.get("InferenceId"),
+        )
         return {
             "Body": response.content,
-            "ContentType": response.headers.get("content-type", ""),
+            "ContentType": content_type,
             "InvokedProductionVariant": variant["VariantName"],
         }
 
@@ -325,3 +337,10 @@ class Hosting:
         total = time.perf_counter() - started
         overhead = max(0.0, total - model_seconds)
         self.cloudwatch.publish_invocation(endpoint, variant, status, model_seconds * 1e6, overhead * 1e6)
+
+
+def _bytes(body: Any) -> bytes:
+    """A blob parameter as boto3 accepts it (bytes, str or a file-like object), as the bytes sent."""
+    if hasattr(body, "read"):
+        body = body.read()
+    return body.encode() if isinstance(body, str) else bytes(body)

@@ -20,6 +20,7 @@ from ..validation import ServiceError, operation_model, shape_response, validate
 from . import endpoints, jobs
 from .alarms import CloudWatch
 from .bluegreen import BlueGreen
+from .capture import DataCapture
 from .hosting import Hosting
 from .store import Store
 from .transform import TransformJobs
@@ -74,6 +75,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
         self.time_scale = time_scale
         self.cloudwatch = CloudWatch(region)
         self.endpoint_shutdown = threading.Event()
+        self.capture = DataCapture(seed)  # InvokeEndpoint's data capture; a test may replace its `rng`
         self._recover()
 
     # -- plumbing -------------------------------------------------------------
