@@ -4,6 +4,8 @@ pipeline = connect("local")               # or "aws"
 uri = pipeline.upload_dataset("data.csv")  # label first, numbers only
 result = pipeline.start_run(uri, algorithm="xgboost", tuning=False).wait(progress=print_progress)
 print(result.decision, pipeline.predict([[...features...]]))
+scored = pipeline.score_dataset([[...features...], ...]).wait()   # offline, a batch transform job
+print(scored.predictions())
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .errors import OptionError, PipelineError, RunFailed
 from .options import RunOptions
 from .results import Decision, RunProgress, RunResult, Step, print_progress
 from .run import Run
+from .scoring import ScoringOptions, ScoringResult, ScoringRun
 
 BACKENDS = ("local", "aws")
 
@@ -34,6 +37,9 @@ __all__ = [
     "RunOptions",
     "RunProgress",
     "RunResult",
+    "ScoringOptions",
+    "ScoringResult",
+    "ScoringRun",
     "Step",
     "check_dataset",
     "connect",

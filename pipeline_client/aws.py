@@ -50,6 +50,9 @@ class AwsPipeline(Pipeline):
     def _after_run(self) -> None:
         return None  # the run's state is in AWS already
 
+    def _scoring_fix(self) -> str:
+        return f"deploy the stacks again (make deploy ENV={self.env}) and connect again"
+
     def _outputs(self, stack: str) -> dict[str, str]:
         try:
             described = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
@@ -78,11 +81,11 @@ class AwsPipeline(Pipeline):
             raise PipelineError(f"stack {stack} is {status}: wait for (or fix) its deployment, then connect again")
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
-    def _failure_hint(self, execution_name: str) -> str:
-        region = self.resources.region
+    def _failure_hint(self, execution_arn: str) -> str:
+        region, name = self.resources.region, execution_arn.rsplit(":", 1)[-1]
         return (
-            f"the failure record is s3://{self.resources.artifacts_bucket}/failures/{execution_name}/failure.json; "
-            "the jobs' logs are in CloudWatch Logs (/aws/sagemaker/ProcessingJobs, /aws/sagemaker/TrainingJobs); "
-            f"the execution: https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/"
-            f"details/{self.resources.state_machine_arn.replace(':stateMachine:', ':execution:')}:{execution_name}"
+            f"the failure record is s3://{self.resources.artifacts_bucket}/failures/{name}/failure.json; "
+            "the jobs' logs are in CloudWatch Logs (/aws/sagemaker/ProcessingJobs, /aws/sagemaker/TrainingJobs, "
+            "/aws/sagemaker/TransformJobs); the execution: "
+            f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
         )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .results import RunResult
+    from .scoring import ScoringResult
 
 
 class PipelineError(Exception):
@@ -17,8 +18,8 @@ class OptionError(PipelineError, ValueError):
 
 
 class RunFailed(PipelineError):
-    """A run that ended FAILED, TIMED_OUT or ABORTED; `result` holds its error and cause."""
+    """A run (or a scoring run) that ended FAILED, TIMED_OUT or ABORTED; `result` holds its error and cause."""
 
-    def __init__(self, message: str, *, result: RunResult):
+    def __init__(self, message: str, *, result: RunResult | ScoringResult):
         super().__init__(message)
         self.result = result

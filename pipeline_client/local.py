@@ -52,12 +52,14 @@ class LocalPipeline(Pipeline):
             resources = Resources.from_outputs(
                 backend=self.backend, env=env, region=self.cloud.region, outputs=_outputs(assembly, env)
             )
-            if resources.state_machine_arn not in deployed.values():
-                raise PipelineError(f"{resources.state_machine_arn} was not deployed locally; run `make synth`")
+            for arn in (resources.state_machine_arn, resources.scoring_state_machine_arn):
+                if arn is not None and arn not in deployed.values():
+                    raise PipelineError(f"{arn} was not deployed locally; run `make synth`")
         except BaseException:
             self.cloud.stop()
             raise
         super().__init__(resources=resources, work_dir=state_dir)
+        self.cdk_out = Path(cdk_out) if cdk_out else None
         _open = self
         atexit.register(self.close)  # a kernel that shuts down must not leave endpoint servers behind
 
@@ -86,11 +88,17 @@ class LocalPipeline(Pipeline):
         if self.cloud is not None:
             self.cloud.save()  # `local_runner stop` and the failure hint read the state from disk
 
-    def _failure_hint(self, execution_name: str) -> str:
+    def _scoring_fix(self) -> str:
+        if self.cdk_out is not None:
+            return f"synthesize {self.cdk_out} again (make synth ENV={self.resources.env}) and connect again"
+        return "connect again: the app is synthesized again when config/ is newer than the last synthesis"
+
+    def _failure_hint(self, execution_arn: str) -> str:
         return (
             f"the failure record is {self.runner_dir}/s3/{self.resources.artifacts_bucket}/failures/"
-            f"{execution_name}/failure.json; the jobs' logs are {self.runner_dir}/sagemaker/<kind>/<job>/job.log; "
-            f"the Lambda functions' log is {self.runner_dir}/lambda.log"
+            f"{execution_arn.rsplit(':', 1)[-1]}/failure.json; the jobs' logs are {self.runner_dir}/sagemaker/"
+            f"<kind>/<job>/job.log (transform jobs: transform.log); the Lambda functions' log is "
+            f"{self.runner_dir}/lambda.log"
         )
 
 

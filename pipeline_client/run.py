@@ -18,6 +18,8 @@ _EXECUTION_END = ("ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 
 
 class Run:
+    kind = "run"  # how messages name it
+
     def __init__(self, *, pipeline: Pipeline, execution_arn: str, execution_input: dict[str, Any]):
         self.pipeline = pipeline
         self.execution_arn = execution_arn
@@ -28,7 +30,8 @@ class Run:
         return self.execution_arn.rsplit(":", 1)[-1]
 
     def __repr__(self) -> str:
-        return f"Run({self.name!r}, backend={self.pipeline.backend!r}, input={json.dumps(self.input)})"
+        backend, given = self.pipeline.backend, json.dumps(self.input)
+        return f"{type(self).__name__}({self.name!r}, backend={backend!r}, input={given})"
 
     def status(self) -> str:
         return self._sfn().describe_execution(executionArn=self.execution_arn)["status"]
@@ -50,7 +53,7 @@ class Run:
                 events = self._history()  # read after describe: a terminal status comes with every event
                 steps = _steps(events[seen:], entered)
                 seen = len(events)
-                progress(RunProgress(described["status"], _elapsed(described), tuple(steps)))
+                progress(RunProgress(described["status"], elapsed(described), tuple(steps)))
             if described["status"] in TERMINAL:
                 break
             if time.monotonic() > deadline:
@@ -60,20 +63,24 @@ class Run:
                 )
             time.sleep(self.pipeline.poll_seconds)
         self.pipeline._after_run()
-        result = _result(described)
+        result = self._result(described)
         if check and not result.succeeded:
             raise RunFailed(self._failure_message(result), result=result)
         return result
 
+    def _result(self, described: dict[str, Any]) -> RunResult:
+        return _result(described)
+
     def _failure_message(self, result: RunResult) -> str:
         cause = (result.cause or "")[:1500]
+        return f"{self.kind} {self.name} {result.status}: {result.error}: {cause}\nfix: {self._fix(result)}"
+
+    def _fix(self, result: RunResult) -> str:
         if result.error == "InvalidExecutionInput":
-            fix = "correct the option the cause names and start the run again"
-        elif result.status == "ABORTED":
-            fix = "someone stopped the execution; start a new run"
-        else:
-            fix = self.pipeline._failure_hint(self.name)
-        return f"run {self.name} {result.status}: {result.error}: {cause}\nfix: {fix}"
+            return "correct the option the cause names and start the run again"
+        if result.status == "ABORTED":
+            return "someone stopped the execution; start a new run"
+        return self.pipeline._failure_hint(self.execution_arn)
 
     def _sfn(self) -> Any:
         return self.pipeline.client("stepfunctions")
@@ -103,7 +110,7 @@ def _steps(events: list[dict[str, Any]], entered: dict[str, datetime]) -> list[S
     return steps
 
 
-def _elapsed(described: dict[str, Any]) -> float:
+def elapsed(described: dict[str, Any]) -> float:
     end = described.get("stopDate") or datetime.now(described["startDate"].tzinfo)
     return (end - described["startDate"]).total_seconds()
 
@@ -113,7 +120,7 @@ def _result(described: dict[str, Any]) -> RunResult:
     return RunResult(
         execution_arn=described["executionArn"],
         status=described["status"],
-        seconds=_elapsed(described),
+        seconds=elapsed(described),
         output=output,
         error=described.get("error"),
         cause=described.get("cause"),

@@ -24,6 +24,8 @@ import json
 print("PROBE " + json.dumps({
     "status": result.status, "outcome": result.decision.outcome, "labels": rows.labels,
     "predictions": predictions, "url": pipeline.cloud.sagemaker.endpoint_url(pipeline.describe().endpoint_name),
+    "package": result.output["model_package_arn"], "scored": scored.output, "scored_rows": scored.rows(),
+    "batch": scored.predictions(), "sample": sample.features,
 }))
 """
 
@@ -89,7 +91,17 @@ def test_quickstart_runs_to_a_prediction_on_the_local_backend(
     decision = _text(notebook.cells[_tagged(notebook, "decision")])
     assert "quality gate passed: accuracy" in decision and "accuracy" in decision.split("\n", 1)[1]
     assert "predicted_label" in _text(notebook.cells[_tagged(notebook, "predict")])
+    score = _text(notebook.cells[_tagged(notebook, "score")])
+    assert "✓ Transform" in score and "SUCCEEDED after" in score and "'status': 'SCORED'" in score
+    shown = _text(notebook.cells[_tagged(notebook, "scored")]).splitlines()
+    assert shown[0].startswith(f"50 rows scored by {probe['package']} into s3://")
+    assert len([line for line in shown if " … " in line]) == 3 and "prediction" in shown[4]
     assert (probe["status"], probe["outcome"]) == ("SUCCEEDED", "DEPLOYED")
     assert len(probe["predictions"]) == len(probe["labels"]) == 5
     assert {p["predicted_label"] for p in probe["predictions"]} <= {0, 1}
     assert probe["url"].startswith("http://127.0.0.1:") and not serving_after_close
+    # Batch scoring: the deployed run's package scored the rows; each came back with its prediction, and the
+    # batch transform job agrees with the endpoint on the rows both scored.
+    assert probe["scored"]["status"] == "SCORED" and probe["scored"]["model_package_arn"] == probe["package"]
+    assert [row[:30] for row in probe["scored_rows"]] == probe["sample"] and len(probe["batch"]) == 50
+    assert probe["batch"][:5] == [p["predicted_label"] for p in probe["predictions"]]

@@ -13,7 +13,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from pipeline_client import OptionError, PipelineError, RunFailed, RunOptions
+from pipeline_client import OptionError, PipelineError, RunFailed, RunOptions, ScoringOptions
 from pipeline_client.aws import AwsPipeline
 
 REGION = "us-east-1"
@@ -59,6 +59,45 @@ DEFINITION = {
 }
 
 
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/pipeline-models/3"
+# The scoring workflow's ends: a given version ending in /9 is not approved; otherwise the output is written
+# (the transform job's .out objects are put in place by the tests).
+SCORING = {
+    "StartAt": "PrepareScoring",
+    "States": {
+        "PrepareScoring": {"Type": "Pass", "Next": "PackageGiven?"},
+        "PackageGiven?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.model_package_arn", "IsPresent": True, "Next": "Approved?"}],
+            "Default": "Summarize",
+        },
+        "Approved?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.model_package_arn", "StringMatches": "*/9", "Next": "NotApproved"}],
+            "Default": "Summarize",
+        },
+        "NotApproved": {
+            "Type": "Fail",
+            "Error": "ModelPackageNotApproved",
+            "Cause": "Only an Approved model package scores data: approve it in the model registry first",
+        },
+        "Summarize": {
+            "Type": "Pass",
+            "Parameters": {
+                "status": "SCORED",
+                "run_id": "r1",
+                "model_package_arn": PACKAGE,
+                "input.$": "$.data",
+                "output": "s3://artifacts-bucket/scoring/r1/",
+                "transform_job": "score-r1",
+            },
+            "Next": "Scored",
+        },
+        "Scored": {"Type": "Succeed"},
+    },
+}
+
+
 def _stack(cloudformation, name: str, resources: dict, outputs: dict) -> None:
     template = {"Resources": resources, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
@@ -70,9 +109,13 @@ def aws(monkeypatch: pytest.MonkeyPatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="pipeline", definition=json.dumps(DEFINITION), roleArn="arn:aws:iam::123456789012:role/sfn"
-        )["stateMachineArn"]
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machine, scoring = (
+            sfn.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+            )["stateMachineArn"]
+            for name, definition in (("pipeline", DEFINITION), ("scoring", SCORING))
+        )
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         buckets = {
             "Data": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "data-bucket"}},
@@ -85,6 +128,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
             "StateMachineArn": machine,
             "EndpointName": "pipeline-endpoint",
             "NotificationTopicArn": {"Ref": "T"},
+            "ScoringStateMachineArn": scoring,
         }
         _stack(cloudformation, "SageMakerPipeline-dev-Pipeline", topic, outputs)
         yield AwsPipeline(env="dev", session=boto3.session.Session(region_name=REGION), poll_seconds=0.02)
@@ -103,6 +147,7 @@ def test_describe_reads_the_stacks_outputs(aws: AwsPipeline) -> None:
     assert described.state_machine_arn.endswith(":stateMachine:pipeline")
     assert described.endpoint_name == "pipeline-endpoint"
     assert described.notification_topic_arn.startswith(f"arn:aws:sns:{REGION}:")
+    assert described.scoring_state_machine_arn.endswith(":stateMachine:scoring")
 
 
 def test_a_stack_that_is_not_deployed_says_how_to_deploy_it(aws: AwsPipeline) -> None:
@@ -226,3 +271,134 @@ def test_predict_explains_what_the_endpoint_refused(aws: AwsPipeline, code: str,
 def test_predict_refuses_rows_that_are_not_numbers(aws: AwsPipeline, rows) -> None:
     with pytest.raises(PipelineError, match=r"predict\(rows\): "):
         aws.predict(rows)
+
+
+def _scored(aws: AwsPipeline, name: str, lines: list[str]) -> None:
+    """What the transform job writes: `<input file>.out` under the scoring run's output prefix."""
+    body = "".join(f"{line}\n" for line in lines).encode()
+    aws.client("s3").put_object(Bucket="artifacts-bucket", Key=f"scoring/r1/{name}.out", Body=body)
+
+
+def _input(aws: AwsPipeline, run) -> dict:
+    return json.loads(aws.client("stepfunctions").describe_execution(executionArn=run.execution_arn)["input"])
+
+
+def test_rows_are_uploaded_under_scoring_scored_and_read_back(aws: AwsPipeline) -> None:
+    seen = []
+    scoring = aws.score_dataset([[0.5, 2], [0.1, None]])
+    given = _input(aws, scoring)
+    assert given == ScoringOptions().to_input(given["data"]) == {**given, "skip_first_column": False}
+    bucket, key = given["data"].removeprefix("s3://").split("/", 1)
+    assert bucket == "data-bucket" and key.startswith("scoring/rows-") and key.endswith("/rows.csv")
+    assert aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"0.5,2\n0.1,\n"
+
+    result = scoring.wait(progress=seen.append)
+    assert result.succeeded and result.output["status"] == "SCORED" and result.model_package_arn == PACKAGE
+    assert result.output_uri == "s3://artifacts-bucket/scoring/r1/"
+    assert [step.name for p in seen for step in p.steps] == ["PrepareScoring", "PackageGiven?", "Summarize", "Scored"]
+    _scored(aws, "rows.csv", ["0.5,2,1", "0.1,,0"])  # JoinSource Input: the row, then its predicted label
+    assert result.objects() == ["s3://artifacts-bucket/scoring/r1/rows.csv.out"]
+    assert result.lines(limit=1) == ["0.5,2,1"]
+    assert result.rows() == [[0.5, 2, 1], [0.1, None, 0]]
+    assert result.predictions() == [1, 0]
+
+
+def test_files_given_by_uri_are_scored_where_they_are(aws: AwsPipeline) -> None:
+    s3 = aws.client("s3")
+    for part, body in (("part-1.csv", b"id-7,0.5,2\nid-8,0.1,3\n"), ("part-2.csv", b"id-9,0.2,4\n")):
+        s3.put_object(Bucket="data-bucket", Key=f"scoring/batch/{part}", Body=body)
+    scoring = aws.score_dataset("s3://data-bucket/scoring/batch/", skip_first_column=True, model_package_arn=PACKAGE)
+    assert _input(aws, scoring) == {
+        "data": "s3://data-bucket/scoring/batch/",
+        "skip_first_column": True,
+        "join_input": True,
+        "model_package_arn": PACKAGE,
+    }
+    result = scoring.wait()
+    _scored(aws, "part-1.csv", ["id-7,0.5,2,1", "id-8,0.1,3,0"])
+    _scored(aws, "part-2.csv", ["id-9,0.2,4,1"])
+    assert [row[0] for row in result.rows()] == ["id-7", "id-8", "id-9"]  # the ids stay beside their scores
+    assert result.predictions() == [1, 0, 1]  # the input's width read from its first object
+
+
+def test_several_prediction_columns_come_back_as_a_list_per_row(aws: AwsPipeline) -> None:
+    result = aws.score_dataset([[0.5, 2]], join_input=False).wait()
+    _scored(aws, "rows.csv", ["0.25,-1.5"])  # dimensionality reduction: a projection per row
+    assert result.predictions() == [[0.25, -1.5]]
+
+
+def test_a_version_that_is_not_approved_fails_with_the_fix(aws: AwsPipeline) -> None:
+    scoring = aws.score_dataset([[0.5, 2]], model_package_arn=PACKAGE[:-1] + "9")
+    with pytest.raises(RunFailed) as raised:
+        scoring.wait()
+    message = str(raised.value)
+    assert message.startswith(f"scoring {scoring.name} FAILED: ModelPackageNotApproved: Only an Approved model")
+    assert "fix: approve that version in the model registry, or leave model_package_arn out" in message
+    result = scoring.wait(check=False)
+    with pytest.raises(PipelineError, match=r"ended FAILED \(ModelPackageNotApproved\): it wrote no output"):
+        result.rows()
+
+
+def test_scoring_options_and_data_are_checked_before_anything_starts(aws: AwsPipeline, tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="unknown option 'skip_first_col': did you mean 'skip_first_column'"):
+        aws.score_dataset([[1.0]], skip_first_col=True)
+    with pytest.raises(OptionError, match="instance_count=0"):
+        aws.score_dataset([[1.0]], instance_count=0)
+    with pytest.raises(OptionError, match=r"outside the pipeline's data bucket.*score_dataset\(path or rows\)"):
+        aws.score_dataset("s3://other-bucket/rows.csv")
+    with pytest.raises(PipelineError, match="nothing there"):
+        aws.score_dataset("s3://data-bucket/scoring/missing.csv")
+    with pytest.raises(PipelineError, match="column 2 holds 'x'"):
+        aws.score_dataset([[1.0, "x"]])
+    with pytest.raises(PipelineError, match="no such file"):
+        aws.score_dataset(tmp_path / "missing.csv")
+    assert aws.client("s3").list_objects_v2(Bucket="data-bucket").get("KeyCount") == 0
+    machine = aws.describe().scoring_state_machine_arn
+    assert aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
+
+
+def test_a_file_with_a_header_is_uploaded_without_it(aws: AwsPipeline, tmp_path: Path) -> None:
+    path = tmp_path / "new customers.csv"
+    path.write_text("radius,texture\n1.5,2\n")
+    data = _input(aws, aws.score_dataset(path))["data"]
+    bucket, key = data.removeprefix("s3://").split("/", 1)
+    assert key.startswith("scoring/new customers-") and key.endswith("/new customers.csv")
+    assert aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"1.5,2\n"
+    assert path.read_text() == "radius,texture\n1.5,2\n"  # the user's file is left as it was
+
+
+def test_a_stack_without_scoring_says_how_to_enable_it(aws: AwsPipeline) -> None:
+    cloudformation = aws.client("cloudformation")
+    buckets = {"D": {"Type": "AWS::S3::Bucket"}, "A": {"Type": "AWS::S3::Bucket"}}
+    _stack(
+        cloudformation,
+        "SageMakerPipeline-lean-Storage",
+        buckets,
+        {"DataBucketName": {"Ref": "D"}, "ArtifactsBucketName": {"Ref": "A"}},
+    )
+    outputs = {"StateMachineArn": "arn:x", "EndpointName": "e", "NotificationTopicArn": {"Ref": "T"}}
+    _stack(cloudformation, "SageMakerPipeline-lean-Pipeline", {"T": {"Type": "AWS::SNS::Topic"}}, outputs)
+    lean = AwsPipeline(env="lean", session=boto3.session.Session(region_name=REGION))
+    assert lean.describe().scoring_state_machine_arn is None
+    with pytest.raises(PipelineError) as raised:
+        lean.score_dataset([[1.0]])
+    assert str(raised.value) == (
+        "the lean pipeline has no batch scoring (its stack has no output ScoringStateMachineArn): set "
+        '"batch_transform": {"enabled": true} in config/lean.json, then deploy the stacks again (make deploy '
+        "ENV=lean) and connect again"
+    )
+
+
+def test_refused_calls_name_the_permission(aws: AwsPipeline) -> None:
+    with Stubber(aws.client("stepfunctions")) as stub:
+        stub.add_client_error("start_execution", service_error_code="AccessDeniedException", service_message="no")
+        with pytest.raises(PipelineError, match=r"cannot start scoring: AccessDeniedException: no\nfix: .*StartExec"):
+            aws.score_dataset([[1.0]])
+    result = aws.score_dataset([[1.0]]).wait()
+    with Stubber(aws.client("s3")) as stub:
+        stub.add_client_error("list_objects_v2", service_error_code="AccessDenied", http_status_code=403)
+        with pytest.raises(PipelineError) as raised:
+            result.rows()
+    message = str(raised.value)
+    assert message.startswith("cannot read s3://artifacts-bucket/scoring/r1/: AccessDenied")
+    assert "s3:GetObject, s3:ListBucket" in message and "kms:Decrypt" in message
