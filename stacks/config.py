@@ -360,12 +360,29 @@ class AppConfig(_Section):
             )
         return value
 
+    def _prod_is_strict(self) -> None:
+        """Prod serves customers: a person approves each model, updates bake on a canary first, and
+        someone is told about failures."""
+        if not self.termination_protection:
+            raise ValueError("termination_protection must be true in prod")
+        if self.pipeline.model_approval_status != "PendingManualApproval":
+            raise ValueError(
+                "pipeline.model_approval_status must be PendingManualApproval in prod: a person approves each model"
+            )
+        if self.endpoint.serverless is None and self.endpoint.deployment.traffic_shift == "ALL_AT_ONCE":
+            raise ValueError(
+                "endpoint.deployment.traffic_shift must be CANARY or LINEAR in prod: an update bakes on part of "
+                "the traffic before it takes all of it"
+            )
+        if self.notification_email is None:
+            raise ValueError("notification_email must be set in prod: failures must reach a person")
+
     @model_validator(mode="after")
     def _consistent(self) -> AppConfig:
         if self.environment == "prod" and self.storage.removal_policy != "retain":
             raise ValueError("storage.removal_policy must be 'retain' in prod: a stack update must never delete data")
-        if self.environment == "prod" and not self.termination_protection:
-            raise ValueError("termination_protection must be true in prod")
+        if self.environment == "prod":
+            self._prod_is_strict()
         defaults = {
             "processing": self.processing,
             "training": self.training,

@@ -139,3 +139,34 @@ def test_synth_fails_with_one_line_for_an_unknown_environment() -> None:
         "error: unknown environment 'qa': known environments are dev, prod "
         "(pass one with -c env=NAME, or add config/qa.json)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"termination_protection": False}, "termination_protection must be true in prod"),
+        (
+            {"pipeline": {"model_approval_status": "Approved"}},
+            "pipeline.model_approval_status must be PendingManualApproval in prod",
+        ),
+        (
+            {"endpoint": {"deployment": {"traffic_shift": "ALL_AT_ONCE"}}},
+            "endpoint.deployment.traffic_shift must be CANARY or LINEAR in prod",
+        ),
+        ({"notification_email": None}, "notification_email must be set in prod"),
+    ],
+)
+def test_prod_is_stricter_than_dev(change: dict, expected: str) -> None:
+    raw = json.loads((REPO_ROOT / "config" / "prod.json").read_text())
+
+    def merge(node: dict, update: dict) -> None:
+        for key, value in update.items():
+            if isinstance(value, dict):
+                merge(node[key], value)
+            else:
+                node[key] = value
+
+    merge(raw, change)
+    with pytest.raises(ConfigError) as error:
+        parse_config({**raw, "environment": "prod"})
+    assert expected in str(error.value)
