@@ -32,7 +32,7 @@ class ScoringSettings:
     data_bucket: str
     artifacts_bucket: str
     model_package_group: str
-    defaults: dict[str, Any]  # instance type and count, allowed instance types: see stacks/config.py
+    defaults: dict[str, Any]  # instance type and count, allowed instance types: see stacks/config/
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ScoringSettings:

@@ -1,0 +1,250 @@
+"""The typed, validated configuration of one deployment environment.
+
+`config/<environment>.json` is the single source of every tunable. A wrong value fails synthesis
+with one line naming the key, the value and what is allowed (see `ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from stacks.config.sections import (
+    AllowedInstanceTypes,
+    BatchTransformConfig,
+    EndpointAutoscaling,
+    EndpointConfig,
+    EndpointDeployment,
+    NotebookConfig,
+    PipelineDefaults,
+    ProcessingConfig,
+    ServerlessEndpoint,
+    StorageConfig,
+    TrainingConfig,
+    TriggersConfig,
+    TuningConfig,
+    _Section,
+)
+
+__all__ = [
+    "AllowedInstanceTypes",
+    "AppConfig",
+    "BatchTransformConfig",
+    "ConfigError",
+    "EndpointAutoscaling",
+    "EndpointConfig",
+    "EndpointDeployment",
+    "NotebookConfig",
+    "PipelineDefaults",
+    "ProcessingConfig",
+    "ServerlessEndpoint",
+    "StorageConfig",
+    "TrainingConfig",
+    "TriggersConfig",
+    "TuningConfig",
+    "load_config",
+    "parse_config",
+    "run_defaults",
+    "scoring_defaults",
+]
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+# CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be deployed; the message is one actionable line."""
+
+
+class AppConfig(_Section):
+    environment: str
+    account: str | None = None
+    region: str | None = None
+    termination_protection: bool = False
+    notification_email: str | None = None
+    log_retention_days: int = 90
+    # Version of the AWS-managed Powertools for Lambda layer (python3.13, x86_64) in every region.
+    powertools_layer_version: int = Field(27, ge=1, le=1000)
+    tags: dict[str, str] = Field(default_factory=dict)
+    storage: StorageConfig = StorageConfig()
+    processing: ProcessingConfig = ProcessingConfig()
+    training: TrainingConfig = TrainingConfig()
+    tuning: TuningConfig = TuningConfig()
+    endpoint: EndpointConfig = EndpointConfig()
+    pipeline: PipelineDefaults = PipelineDefaults()
+    allowed_instance_types: AllowedInstanceTypes = AllowedInstanceTypes()
+    triggers: TriggersConfig = TriggersConfig()
+    batch_transform: BatchTransformConfig = BatchTransformConfig()
+    notebook: NotebookConfig = NotebookConfig()
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT.match(value):
+            raise ValueError("must be a 12-digit AWS account id, or null for an environment-agnostic synth")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError("must be an AWS region such as eu-west-1, or null for an environment-agnostic synth")
+        return value
+
+    @field_validator("notification_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("must be an e-mail address such as ml-platform@example.com, or null for no subscription")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return value
+
+    def _prod_is_strict(self) -> None:
+        """Prod serves customers: a person approves each model, updates bake on a canary first, and
+        someone is told about failures."""
+        if not self.termination_protection:
+            raise ValueError("termination_protection must be true in prod")
+        if self.pipeline.model_approval_status != "PendingManualApproval":
+            raise ValueError(
+                "pipeline.model_approval_status must be PendingManualApproval in prod: a person approves each model"
+            )
+        if self.endpoint.serverless is None and self.endpoint.deployment.traffic_shift == "ALL_AT_ONCE":
+            raise ValueError(
+                "endpoint.deployment.traffic_shift must be CANARY or LINEAR in prod: an update bakes on part of "
+                "the traffic before it takes all of it"
+            )
+        if self.notification_email is None:
+            raise ValueError("notification_email must be set in prod: failures must reach a person")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppConfig:
+        if self.environment == "prod" and self.storage.removal_policy != "retain":
+            raise ValueError("storage.removal_policy must be 'retain' in prod: a stack update must never delete data")
+        if self.environment == "prod":
+            self._prod_is_strict()
+        defaults = {
+            "processing": self.processing,
+            "training": self.training,
+            "endpoint": self.endpoint,
+            "transform": self.batch_transform,
+        }
+        for kind, section in defaults.items():
+            allowed = getattr(self.allowed_instance_types, kind)
+            if section.instance_type not in allowed:
+                section_name = "batch_transform" if kind == "transform" else kind
+                raise ValueError(
+                    f"{section_name}.instance_type {section.instance_type!r} must be one of "
+                    f"allowed_instance_types.{kind}: {', '.join(allowed)}"
+                )
+        return self
+
+
+def run_defaults(config: AppConfig) -> dict[str, Any]:
+    """What an execution gets for every field its input leaves out (handed to the prepare-run function)."""
+    return {
+        **config.pipeline.model_dump(
+            include={"algorithm", "hyperparameters", "objective_metric", "threshold", "deploy"}
+        ),
+        "tuning": config.tuning.model_dump(),
+        "processing": config.processing.model_dump(include={"instance_type", "volume_size_gb"}),
+        "training": config.training.model_dump(
+            include={
+                "instance_type",
+                "instance_count",
+                "volume_size_gb",
+                "max_runtime_seconds",
+                "use_spot",
+                "max_wait_seconds",
+            }
+        ),
+        "endpoint": {
+            **config.endpoint.model_dump(include={"instance_type", "initial_instance_count"}),
+            "serverless": config.endpoint.serverless is not None,
+        },
+        "allowed_instance_types": {k: list(v) for k, v in config.allowed_instance_types.model_dump().items()},
+    }
+
+
+def scoring_defaults(config: AppConfig) -> dict[str, Any]:
+    """What a batch-scoring execution gets for every field its input leaves out (the prepare-scoring function)."""
+    return {
+        **config.batch_transform.model_dump(include={"instance_type", "instance_count"}),
+        "allowed_instance_types": list(config.allowed_instance_types.transform),
+    }
+
+
+def known_environments() -> list[str]:
+    return sorted(path.stem for path in CONFIG_DIR.glob("*.json"))
+
+
+def load_config(environment: str, overrides: Mapping[str, Any] | None = None) -> AppConfig:
+    """Read `config/<environment>.json`, apply top-level overrides (e.g. account from the CLI), validate."""
+    path = CONFIG_DIR / f"{environment}.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"unknown environment {environment!r}: known environments are {', '.join(known_environments())} "
+            f"(pass one with -c env=NAME, or add config/{environment}.json)"
+        )
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    raw = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}, "environment": environment}
+    return parse_config(raw)
+
+
+def parse_config(raw: Mapping[str, Any]) -> AppConfig:
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(raw.get("environment"), exc)) from None
+
+
+def _one_line(environment: object, exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    return f"invalid configuration for environment {environment!r}: {key}{shown}: {message}"
