@@ -144,7 +144,8 @@ def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sa
         console.print(f"Endpoint [bold]{endpoint}[/] is InService at [bold]{url}/invocations[/]")
         console.print(f"Sample prediction for the first row: {prediction.strip()}")
         console.print(f"Try it: curl -s -H 'Content-Type: text/csv' --data '{sample[:40]}…' {url}/invocations")
-        console.print("Stop the endpoint with: python -m local_runner stop")
+        console.print("Stop the endpoint with: python -m local_runner stop (make stop)")
+        console.print("Score a dataset offline with this model: python -m local_runner score (make score)")
         facts.update(endpoint=endpoint, url=url, prediction=prediction)
     return facts
 
