@@ -191,8 +191,13 @@ def test_endpoint_is_updated_when_it_exists_and_polled_until_in_service(dev_defi
     poll = graph["EndpointInService?"]
     assert {c["StringEquals"]: c["Next"] for c in poll["Choices"] if "StringEquals" in c} == {
         "InService": "DeploymentRolledBack",
-        "Failed": "EndpointFailed",
     }
+    # Statuses that waiting never turns into InService end the deployment, with or without a FailureReason.
+    with_reason, without_reason = poll["Choices"][2], poll["Choices"][3]
+    dead_ends = {c["StringEquals"] for c in without_reason["Or"]}
+    assert dead_ends == {"Failed", "UpdateRollbackFailed", "OutOfService", "Deleting"}
+    assert with_reason["Next"] == "EndpointFailed" and without_reason["Next"] == "EndpointUnusable"
+    assert {"Variable": "$.endpoint.details.FailureReason", "IsPresent": True} in with_reason["And"]
     assert poll["Default"] == "WaitForEndpoint"
 
 

@@ -320,7 +320,26 @@ class Deployment(Construct):
             },
             result_path="$.error",
         ).next(deploy_failed)
+        # No FailureReason (e.g. someone deleted the endpoint mid-deploy): say what state it is in instead.
+        endpoint_unusable = sfn.Pass(
+            self,
+            "EndpointUnusable",
+            state_name="EndpointUnusable",
+            parameters={
+                "Error": "EndpointFailed",
+                "Cause.$": "States.Format('The endpoint {} went {} during the deployment', "
+                "$.run.endpoint_name, $.endpoint.status)",
+            },
+            result_path="$.error",
+        ).next(deploy_failed)
         in_service = sfn.Condition.string_equals("$.endpoint.status", "InService")
+        # Every status that will not turn into InService by waiting (botocore's EndpointStatus enum).
+        dead_end = sfn.Condition.or_(
+            *(
+                sfn.Condition.string_equals("$.endpoint.status", status)
+                for status in ("Failed", "UpdateRollbackFailed", "OutOfService", "Deleting")
+            )
+        )
 
         serving: sfn.IChainable = done
         if s.autoscaling is not None:
@@ -336,7 +355,11 @@ class Deployment(Construct):
                 serving,
             )
             .when(in_service, rolled_back)
-            .when(sfn.Condition.string_equals("$.endpoint.status", "Failed"), endpoint_failed)
+            .when(
+                sfn.Condition.and_(dead_end, sfn.Condition.is_present("$.endpoint.details.FailureReason")),
+                endpoint_failed,
+            )
+            .when(dead_end, endpoint_unusable)
             .otherwise(wait)
         )
         create.next(poll)
