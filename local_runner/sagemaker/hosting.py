@@ -166,26 +166,35 @@ class Hosting:
     def _deploy(self, name: str, config_name: str, mode: str, deployment: dict[str, Any] | None = None) -> None:
         """`create`, `update` (blue/green) or `restart` (a server a reboot took away) an endpoint's fleet."""
         previous = self.store.get("endpoints", name) or {}
+        blue = previous.get("local") or {}
         try:
             injected = self.faults.job_failure("endpoint", name)
             if injected:
                 raise endpoints.DeploymentError(injected)
             config = self._config_for(config_name)
             fleet, image = self._start_fleet(name, config)
-        except (endpoints.DeploymentError, ServiceError) as error:
-            reason = str(error.message if isinstance(error, ServiceError) else error)[:1024]
-            self.store.update("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
-            return
         except Exception as error:
-            self.store.update(
-                "endpoints", name, EndpointStatus="Failed", FailureReason=f"InternalServerError: {error}"[:1024]
+            if isinstance(error, ServiceError):
+                reason = error.message
+            elif isinstance(error, endpoints.DeploymentError):
+                reason = str(error)
+            else:
+                reason = f"InternalServerError: {error}"
+            self._fail_deployment(
+                name, reason[:1024], serving=mode == "update" and bool(blue.get("pid")) and endpoints.alive(blue["pid"])
             )
             return
-        blue = previous.get("local") or {}
         if mode == "update" and blue.get("pid") and endpoints.alive(blue["pid"]):
             self._blue_green(name, blue, fleet, config, image, deployment)
         else:
             self._serve(name, fleet, config, image, deployment if mode == "update" else None)
+
+    def _fail_deployment(self, name: str, reason: str, *, serving: bool) -> None:
+        """A failed creation leaves a Failed endpoint. A failed update leaves the old fleet serving: SageMaker
+        reports InService with the old config and a FailureReason (DescribeEndpoint's FailureReason: "the status
+        is InService but update operation fails")."""
+        status = "InService" if serving else "Failed"
+        self.store.update("endpoints", name, EndpointStatus=status, FailureReason=reason, PendingDeploymentSummary=None)
 
     def _serve(
         self, name: str, fleet: dict[str, Any], config: dict[str, Any], image: str | None, deployment: dict | None

@@ -228,3 +228,28 @@ def test_a_breached_alarm_rolls_the_pipelines_update_back_and_fails_the_run(run,
     assert record["stopped"] == []  # an updated endpoint is never deleted by the handler
     [message] = failures.messages()
     assert "Deploy" in message["Subject"]
+
+
+def test_an_update_whose_new_fleet_fails_keeps_the_old_one_serving(run, request):
+    """SageMaker: a failed update leaves the endpoint InService on its old config, with a FailureReason."""
+    _deploys(run, request)
+    failures = FailurePath(run)
+    first = run(tuning=False, threshold=0.8)
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    [deployed] = _endpoints(run)
+
+    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
+    run.cloud.faults.fail_endpoint("*", reason)
+    second = run(tuning=False, threshold=0.8)
+    assert second.status == "FAILED" and second.error == "DeployFailed", (second.error, second.cause)
+    assert "DeploymentRolledBack" in second.visited and reason in second.cause
+
+    [kept] = _endpoints(run)
+    assert (kept["EndpointStatus"], kept["EndpointConfigName"]) == ("InService", deployed["EndpointConfigName"])
+    assert kept["FailureReason"] == reason
+    answer = run.cloud.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=deployed["EndpointName"], ContentType="text/csv", Body=ROW
+    )
+    assert answer["Body"].read()
+    record = failures.record(second.arn.rsplit(":", 1)[-1])
+    assert record["job"]["action"] == "update" and record["stopped"] == []  # never delete a serving endpoint
