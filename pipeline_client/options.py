@@ -41,12 +41,7 @@ class RunOptions:
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> RunOptions:
-        known = [f.name for f in fields(cls)]
-        for name in options:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise OptionError(f"unknown option {name!r}: {hint}the options are {', '.join(known)}")
+        reject_unknown(options, [f.name for f in fields(cls)], kind="options")
         parsed = cls(**options)
         parsed.check()
         return parsed
@@ -130,3 +125,12 @@ def _whole(name: str, value: object, maximum: int) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise OptionError(f"{name}={value!r}: expected a whole number from 1 to {maximum}")
+
+
+def reject_unknown(options: Mapping[str, Any], known: list[str], *, kind: str) -> None:
+    """An option that is not one of `known`: name it, suggest the closest, list them all."""
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise OptionError(f"unknown option {name!r}: {hint}the {kind} are {', '.join(known)}")

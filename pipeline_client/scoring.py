@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from .dataset import CHECKED_ROWS, Rows
 from .errors import OptionError, PipelineError
+from .options import reject_unknown
 from .results import RunProgress
 from .run import Run, elapsed
 
@@ -49,12 +50,7 @@ class ScoringOptions:
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> ScoringOptions:
-        known = [f.name for f in fields(cls)]
-        for name in options:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise OptionError(f"unknown option {name!r}: {hint}the scoring options are {', '.join(known)}")
+        reject_unknown(options, [f.name for f in fields(cls)], kind="scoring options")
         parsed = cls(**options)
         parsed.check()
         return parsed

@@ -107,62 +107,48 @@ def test_timed_out_training_job_is_stopped(world: AwsWorld) -> None:
     assert result["stopped"] == ["training-job/train-run-1"]
 
 
-@pytest.mark.parametrize(
-    ("status", "expected_stopped", "expected_reason"),
-    [
-        # The Catch saw a failure (say, of the task's own retries) while tuning ran on.
-        ("InProgress", ["hyper-parameter-tuning-job/tune-run-1"], "States.TaskFailed (no cause given)"),
-        ("Failed", [], "All training jobs failed"),
-    ],
-)
-def test_tuning_job_left_running_is_stopped_with_its_training_jobs(
-    world: AwsWorld, status: str, expected_stopped: list[str], expected_reason: str
-) -> None:
-    # moto has no StopHyperParameterTuningJob: a Stubber for the SageMaker client only.
+# moto has neither tuning nor transform jobs' Stop: a Stubber over the real SageMaker model for these two.
+JOB_KINDS = {
+    "tuning": (
+        "Tune",
+        "tune-run-1",
+        "hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "hyper-parameter-tuning-job",
+        "hyper-tuning-jobs",
+        "All training jobs failed",
+    ),
+    "transform": (
+        "Transform",
+        "score-run-1",
+        "transform_job",
+        "TransformJobName",
+        "transform-job",
+        "transform-jobs",
+        "ClientError: See job logs for more information",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(JOB_KINDS))
+@pytest.mark.parametrize("status", ["InProgress", "Failed"])
+def test_a_job_left_running_is_stopped_and_a_failed_one_explained(world: AwsWorld, kind: str, status: str) -> None:
+    step, name, operation, key, arn_type, console, reason = JOB_KINDS[kind]
+    describe = _tuning_description if kind == "tuning" else _transform_description
     clients = world.clients()
     clients.sagemaker = boto3.client("sagemaker", region_name=REGION)
     with Stubber(clients.sagemaker) as stubber:
-        stubber.add_response(
-            "describe_hyper_parameter_tuning_job",
-            _tuning_description("tune-run-1", status, "All training jobs failed"),
-            {"HyperParameterTuningJobName": "tune-run-1"},
-        )
-        if expected_stopped:
-            stubber.add_response("stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": "tune-run-1"})
-        result = handle_failure(catch_event("Tune", "tuning", "tune-run-1"), world.settings(), clients)
-        stubber.assert_no_pending_responses()
-    assert result["stopped"] == expected_stopped
-    assert result["cause"] == f"Step Tune failed on tuning job tune-run-1: {expected_reason}."
-    assert "#/hyper-tuning-jobs/tune-run-1" in world.messages()[0]["Message"]
-
-
-@pytest.mark.parametrize(
-    ("status", "expected_stopped", "expected_reason"),
-    [
-        ("InProgress", ["transform-job/score-run-1"], "States.Timeout (no cause given)"),
-        ("Failed", [], "ClientError: See job logs for more information"),
-    ],
-)
-def test_batch_transform_left_running_is_stopped(
-    world: AwsWorld, status: str, expected_stopped: list[str], expected_reason: str
-) -> None:
-    # moto has no transform jobs: a Stubber over the real SageMaker model.
-    clients = world.clients()
-    clients.sagemaker = boto3.client("sagemaker", region_name=REGION)
-    with Stubber(clients.sagemaker) as stubber:
-        stubber.add_response(
-            "describe_transform_job",
-            _transform_description("score-run-1", status, "ClientError: See job logs for more information"),
-            {"TransformJobName": "score-run-1"},
-        )
-        if expected_stopped:
-            stubber.add_response("stop_transform_job", {}, {"TransformJobName": "score-run-1"})
-        event = catch_event("Transform", "transform", "score-run-1", error="States.Timeout", cause="")
+        stubber.add_response(f"describe_{operation}", describe(name, status, reason), {key: name})
+        if status == "InProgress":  # the Catch saw a failure (a timeout, its own retries) while the job ran on
+            stubber.add_response(f"stop_{operation}", {}, {key: name})
+        event = catch_event(step, kind, name, error="States.Timeout", cause="")
         result = handle_failure(event, world.settings(), clients)
         stubber.assert_no_pending_responses()
-    assert result["stopped"] == expected_stopped
-    assert result["cause"] == f"Step Transform failed on transform job score-run-1: {expected_reason}."
-    assert "#/transform-jobs/score-run-1" in world.messages()[0]["Message"]
+    running = status == "InProgress"
+    assert result["stopped"] == ([f"{arn_type}/{name}"] if running else [])
+    explained = "States.Timeout (no cause given)" if running else reason
+    assert result["cause"] == f"Step {step} failed on {kind} job {name}: {explained}."
+    assert f"#/{console}/{name}" in world.messages()[0]["Message"]
 
 
 def test_endpoint_whose_creation_failed_is_deleted(world: AwsWorld) -> None:
