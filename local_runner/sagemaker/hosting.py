@@ -32,11 +32,7 @@ class Hosting:
             )
         if not p.get("PrimaryContainer") and not p.get("Containers"):
             raise ServiceError("ValidationException", "Either PrimaryContainer or Containers must be specified")
-        arn = self.arn("model", name)
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(ModelArn=arn, CreationTime=time.time())
-        self.store.put("models", name, record)
-        self._tag(arn, p.get("Tags"))
+        arn = self._put_request("models", "model", name, p, arn_field="ModelArn", CreationTime=time.time())
         return {"ModelArn": arn}
 
     def op_describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -76,11 +72,9 @@ class Hosting:
         for variant in p["ProductionVariants"]:
             if variant.get("ModelName"):
                 self._model(variant["ModelName"])
-        arn = self.arn("endpoint-config", name)
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(EndpointConfigArn=arn, CreationTime=time.time())
-        self.store.put("endpoint_configs", name, record)
-        self._tag(arn, p.get("Tags"))
+        arn = self._put_request(
+            "endpoint_configs", "endpoint-config", name, p, arn_field="EndpointConfigArn", CreationTime=time.time()
+        )
         return {"EndpointConfigArn": arn}
 
     def op_describe_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:

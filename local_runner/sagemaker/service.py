@@ -157,6 +157,23 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             current.update({t["Key"]: t["Value"] for t in tags})
             self.store.put("tags", arn, {"Tags": [{"Key": k, "Value": v} for k, v in current.items()]})
 
+    def _put_request(
+        self, collection: str, resource: str, name: str, p: dict[str, Any], *, arn_field: str, **fields: Any
+    ) -> str:
+        """Keep a Create* request (its Tags apart, as SageMaker does) as `name`'s record with its ARN under
+        `arn_field` and `fields` added, tag the resource, and return the ARN."""
+        arn = self.arn(resource, name)
+        record = {k: v for k, v in p.items() if k != "Tags"}
+        record.update({arn_field: arn}, **fields)
+        self.store.put(collection, name, record)
+        self._tag(arn, p.get("Tags"))
+        return arn
+
+    def _start_job(self, name: str, target: Callable[[], None], thread_name: str) -> None:
+        """A job runs on its own thread with a Process handle that Stop* reaches."""
+        self.processes[name] = jobs.Process()
+        self._spawn(target, thread_name)
+
     def op_add_tags(self, p: dict[str, Any]) -> dict[str, Any]:
         self._tag(p["ResourceArn"], p["Tags"])
         return {"Tags": p["Tags"]}
@@ -168,14 +185,18 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
     def op_create_processing_job(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["ProcessingJobName"]
         self._unique("processing_jobs", name, "Processing job", "processing-job")
-        arn = self.arn("processing-job", name)
         now = time.time()
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(ProcessingJobArn=arn, ProcessingJobStatus="InProgress", CreationTime=now, LastModifiedTime=now)
-        self.store.put("processing_jobs", name, record)
-        self._tag(arn, p.get("Tags"))
-        self.processes[name] = jobs.Process()
-        self._spawn(lambda: self._run_processing(name), f"processing-{name}")
+        arn = self._put_request(
+            "processing_jobs",
+            "processing-job",
+            name,
+            p,
+            arn_field="ProcessingJobArn",
+            ProcessingJobStatus="InProgress",
+            CreationTime=now,
+            LastModifiedTime=now,
+        )
+        self._start_job(name, lambda: self._run_processing(name), f"processing-{name}")
         return {"ProcessingJobArn": arn}
 
     def _run_processing(self, name: str) -> None:
@@ -304,11 +325,13 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             raise ServiceError(
                 "ValidationException", "AlgorithmSpecification must specify TrainingImage or AlgorithmName"
             )
-        arn = self.arn("training-job", name)
         now = time.time()
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(
-            TrainingJobArn=arn,
+        arn = self._put_request(
+            "training_jobs",
+            "training-job",
+            name,
+            p,
+            arn_field="TrainingJobArn",
             TrainingJobStatus="InProgress",
             SecondaryStatus="Starting",
             ModelArtifacts={"S3ModelArtifacts": ""},
@@ -317,14 +340,12 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             SecondaryStatusTransitions=[
                 {"Status": "Starting", "StartTime": now, "StatusMessage": "Preparing the instances for training"}
             ],
+            **({"TuningJobArn": tuning_arn} if tuning_arn else {}),
         )
-        if tuning_arn:
-            record["TuningJobArn"] = tuning_arn
-        self.store.put("training_jobs", name, record)
-        self._tag(arn, p.get("Tags"))
-        self.processes[name] = jobs.Process()
         if tuning_arn is None:
-            self._spawn(lambda: self._run_training(name, env or {}), f"training-{name}")
+            self._start_job(name, lambda: self._run_training(name, env or {}), f"training-{name}")
+        else:  # the tuning job runs it on its own thread, but Stop* still reaches it
+            self.processes[name] = jobs.Process()
         return {"TrainingJobArn": arn}
 
     def _secondary(self, name: str, status: str, message: str, **fields: Any) -> None:
@@ -503,11 +524,13 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
         strategy = strategy_for(
             config["Strategy"], ranges, limits.get("MaxNumberOfTrainingJobs"), objective["Type"], self.seed
         )
-        arn = self.arn("hyper-parameter-tuning-job", name)
         now = time.time()
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(
-            HyperParameterTuningJobArn=arn,
+        arn = self._put_request(
+            "tuning_jobs",
+            "hyper-parameter-tuning-job",
+            name,
+            p,
+            arn_field="HyperParameterTuningJobArn",
             HyperParameterTuningJobStatus="InProgress",
             CreationTime=now,
             LastModifiedTime=now,
@@ -520,10 +543,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             },
             ObjectiveStatusCounters={"Succeeded": 0, "Pending": 0, "Failed": 0},
         )
-        self.store.put("tuning_jobs", name, record)
-        self._tag(arn, p.get("Tags"))
-        self.processes[name] = jobs.Process()
-        self._spawn(lambda: self._run_tuning(name, strategy, objective), f"tuning-{name}")
+        self._start_job(name, lambda: self._run_tuning(name, strategy, objective), f"tuning-{name}")
         return {"HyperParameterTuningJobArn": arn}
 
     def _run_tuning(self, name: str, strategy, objective: dict[str, str]) -> None:

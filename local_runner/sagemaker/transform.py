@@ -46,14 +46,18 @@ class TransformJobs:
         self._model(p["ModelName"])
         if p.get("MaxPayloadInMB", 0) > 100:
             raise ServiceError("ValidationException", "MaxPayloadInMB cannot be greater than 100 MB.")
-        arn = self.arn("transform-job", name)
         now = time.time()
-        record = {k: v for k, v in p.items() if k != "Tags"}
-        record.update(TransformJobArn=arn, TransformJobStatus="InProgress", CreationTime=now, LastModifiedTime=now)
-        self.store.put("transform_jobs", name, record)
-        self._tag(arn, p.get("Tags"))
-        self.processes[name] = jobs.Process()
-        self._spawn(lambda: self._run_transform(name), f"transform-{name}")
+        arn = self._put_request(
+            "transform_jobs",
+            "transform-job",
+            name,
+            p,
+            arn_field="TransformJobArn",
+            TransformJobStatus="InProgress",
+            CreationTime=now,
+            LastModifiedTime=now,
+        )
+        self._start_job(name, lambda: self._run_transform(name), f"transform-{name}")
         return {"TransformJobArn": arn}
 
     def op_describe_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:
