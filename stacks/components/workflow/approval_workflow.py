@@ -13,11 +13,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.components.event_delivery import start_execution
-from stacks.components.workflow.deployment import Deployment, DeploymentSettings
+from stacks.components.workflow.deployment import Deployment, DeploymentSettings, describe_model_package_state
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.config import AppConfig
@@ -37,24 +36,13 @@ class ApprovalWorkflow(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         failures = FailurePath(self, "Failure", failure_handler=failure_handler)
-        read = tasks.CallAwsService(
+        read = describe_model_package_state(
             self,
-            "DescribeModelPackage",
-            state_name="DescribeModelPackage",
+            arn_path="$.model_package_arn",
+            group_name=settings.model_package_group_name,
             comment="The approved package: its image, its artifact, its run",
-            service="sagemaker",
-            action="describeModelPackage",
-            iam_action="sagemaker:DescribeModelPackage",
-            iam_resources=[Deployment.model_package_arns(self, settings.model_package_group_name)],
-            parameters={"ModelPackageName.$": "$.model_package_arn"},
-            result_selector={
-                "status.$": "$.ModelApprovalStatus",
-                # An intrinsic, not `Containers[0].Image`: one element, whatever the JSONPath engine.
-                "container.$": "States.ArrayGetItem($.InferenceSpecification.Containers, 0)",
-            },
-            result_path="$.package",
+            failures=failures,
         )
-        failures.catch(read, step="DescribeModelPackage", job_type="none", job_name_path=None)
         endpoint = config.endpoint
         plan = sfn.Pass(
             self,

@@ -106,6 +106,62 @@ def sagemaker_task(
     return sfn.CustomState(scope, state_id, state_json=state)
 
 
+def create_model_state(
+    scope: Construct,
+    *,
+    plan: str,
+    image_path: str,
+    artifact_path: str,
+    role_arn: str,
+    result_path: str,
+    comment: str,
+    failures: FailurePath,
+) -> sfn.CustomState:
+    """CreateModel named and tagged from the run plan at `plan` (`$.run`, `$.scoring`), caught like every task."""
+    state = sagemaker_task(
+        scope,
+        "CreateModel",
+        api="createModel",
+        comment=comment,
+        result_selector={"arn.$": "$.ModelArn"},
+        result_path=result_path,
+        parameters={
+            "ModelName.$": f"{plan}.jobs.model",
+            "ExecutionRoleArn": role_arn,
+            "PrimaryContainer": {"Image.$": image_path, "ModelDataUrl.$": artifact_path},
+            "Tags": [{"Key": "pipeline-run", "Value.$": f"{plan}.id"}],
+        },
+    )
+    failures.catch(state, step="CreateModel", job_type="none", job_name_path=None)
+    return state
+
+
+def describe_model_package_state(
+    scope: Construct, *, arn_path: str, group_name: str, comment: str, failures: FailurePath
+) -> tasks.CallAwsService:
+    """DescribeModelPackage into `$.package`: its ARN, approval status and first container."""
+    state = tasks.CallAwsService(
+        scope,
+        "DescribeModelPackage",
+        state_name="DescribeModelPackage",
+        comment=comment,
+        service="sagemaker",
+        action="describeModelPackage",
+        iam_action="sagemaker:DescribeModelPackage",
+        iam_resources=[Deployment.model_package_arns(scope, group_name)],
+        parameters={"ModelPackageName.$": arn_path},
+        result_selector={
+            "arn.$": "$.ModelPackageArn",
+            "status.$": "$.ModelApprovalStatus",
+            # An intrinsic, not `Containers[0].Image`: one element, whatever the JSONPath engine.
+            "container.$": "States.ArrayGetItem($.InferenceSpecification.Containers, 0)",
+        },
+        result_path="$.package",
+    )
+    failures.catch(state, step="DescribeModelPackage", job_type="none", job_name_path=None)
+    return state
+
+
 class Deployment(Construct):
     """`register` (the model registry) and `deploy` (model, endpoint config, create or update, poll, scale,
     then `done`). The training workflow registers, and deploys when its environment approves at once; the
@@ -180,21 +236,16 @@ class Deployment(Construct):
         )
 
     def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
-        create_model = sagemaker_task(
+        create_model = create_model_state(
             self,
-            "CreateModel",
-            api="createModel",
-            comment="A SageMaker model from the registered artifact",
-            result_selector={"arn.$": "$.ModelArn"},
+            plan="$.run",
+            image_path="$.results.model.image",
+            artifact_path="$.results.model.artifact",
+            role_arn=s.role_arn,
             result_path="$.results.sagemaker_model",
-            parameters={
-                "ModelName.$": "$.run.jobs.model",
-                "ExecutionRoleArn": s.role_arn,
-                "PrimaryContainer": {"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"},
-                "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
-            },
+            comment="A SageMaker model from the registered artifact",
+            failures=failures,
         )
-        failures.catch(create_model, step="CreateModel", job_type="none", job_name_path=None)
 
         create_config = sagemaker_task(
             self,

@@ -18,7 +18,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.components.workflow import sagemaker_jobs as jobs
-from stacks.components.workflow.deployment import Deployment, sagemaker_task
+from stacks.components.workflow.deployment import create_model_state, describe_model_package_state
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
@@ -72,7 +72,6 @@ class ScoringWorkflow(Construct):
         super().__init__(scope, construct_id)
         r, batch = resources, config.batch_transform
         failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
-        packages = Deployment.model_package_arns(self, r.model_package_group_name)
 
         prepare = planning_step(
             self,
@@ -132,24 +131,13 @@ class ScoringWorkflow(Construct):
             cause=f"No Approved model package in {r.model_package_group_name}: approve one, or pass model_package_arn",
         )
 
-        describe = tasks.CallAwsService(
+        describe = describe_model_package_state(
             self,
-            "DescribeModelPackage",
-            state_name="DescribeModelPackage",
+            arn_path="$.package.arn",
+            group_name=r.model_package_group_name,
             comment="The package's image and artifact, and whether it is approved",
-            service="sagemaker",
-            action="describeModelPackage",
-            iam_action="sagemaker:DescribeModelPackage",
-            iam_resources=[packages],
-            parameters={"ModelPackageName.$": "$.package.arn"},
-            result_selector={
-                "arn.$": "$.ModelPackageArn",
-                "status.$": "$.ModelApprovalStatus",
-                "container.$": "States.ArrayGetItem($.InferenceSpecification.Containers, 0)",
-            },
-            result_path="$.package",
+            failures=failures,
         )
-        failures.catch(describe, step="DescribeModelPackage", job_type="none", job_name_path=None)
         not_approved = sfn.Fail(
             self,
             "NotApproved",
@@ -158,24 +146,16 @@ class ScoringWorkflow(Construct):
             cause="Only an Approved model package scores data: approve it in the model registry first",
         )
 
-        create_model = sagemaker_task(
+        create_model = create_model_state(
             self,
-            "CreateModel",
-            api="createModel",
-            comment="A SageMaker model from the package's container",
-            result_selector={"arn.$": "$.ModelArn"},
+            plan="$.scoring",
+            image_path="$.package.container.Image",
+            artifact_path="$.package.container.ModelDataUrl",
+            role_arn=r.role_arn,
             result_path="$.model",
-            parameters={
-                "ModelName.$": "$.scoring.jobs.model",
-                "ExecutionRoleArn": r.role_arn,
-                "PrimaryContainer": {
-                    "Image.$": "$.package.container.Image",
-                    "ModelDataUrl.$": "$.package.container.ModelDataUrl",
-                },
-                "Tags": [{"Key": "pipeline-run", "Value.$": "$.scoring.id"}],
-            },
+            comment="A SageMaker model from the package's container",
+            failures=failures,
         )
-        failures.catch(create_model, step="CreateModel", job_type="none", job_name_path=None)
 
         transform = sfn.CustomState(
             self,
