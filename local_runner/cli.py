@@ -17,6 +17,7 @@ from rich.table import Table
 from . import s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, check_csv, default_dataset
+from .permissions import report as permission_report
 from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
 from .template import Assembly, TemplateError
 
@@ -73,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
+        permission_report.add_flag(cmd)
     scoring.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
@@ -172,7 +174,13 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
     t1 = time.perf_counter()
-    cloud = LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log")
+    cloud = LocalCloud(
+        runner_dir,
+        time_scale=args.time_scale,
+        lambda_log=runner_dir / "lambda.log",
+        enforce_permissions=args.permission_checks,
+    )
+    permission_report.announce(console, args.permission_checks)
     with cloud:
         arns = cloud.deploy(assembly)
         bucket = pipeline.data_bucket()
@@ -197,6 +205,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         t2 = time.perf_counter()
         facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
         timings["first_prediction"] = time.perf_counter() - t2
+        permission_report.summarize(console, cloud.authorizer)
     timings["total"] = time.perf_counter() - t0
     if bench:
         _bench_report(console, result, timings, state_dir)

@@ -19,6 +19,7 @@ from . import hooks, interpreter, s3
 from .events import LocalEventBus, Rule, Target
 from .faults import Faults
 from .lambdas import Function, LocalLambda
+from .permissions import Authorizer, PolicyStore
 from .sagemaker import LocalSageMaker, Store
 from .template import ACCOUNT, REGION, Assembly, TemplateError
 from .validation import ServiceError, operation_model, shape_response, validate_request
@@ -122,6 +123,7 @@ class LocalCloud:
         seed: int = 0,
         lambda_log: Path | str | None = None,
         restart_endpoints: bool = True,
+        enforce_permissions: bool = True,
     ):
         self.state_dir = Path(state_dir).resolve()
         self.code_dir = Path(code_dir).resolve()
@@ -130,6 +132,8 @@ class LocalCloud:
         self.persist = persist
         self.seed = seed
         self.restart_endpoints = restart_endpoints
+        self.enforce_permissions = enforce_permissions
+        self.authorizer: Authorizer | None = None  # from the first deployed assembly's policies
         self.region = REGION
         self.account = ACCOUNT
         self._mock = None
@@ -225,6 +229,9 @@ class LocalCloud:
         Lambda functions and the state machines themselves (with their definitions resolved)."""
         self.assembly = assembly
         assembly.region, assembly.account = self.region, self.account
+        self.authorizer = Authorizer(PolicyStore.from_assembly(assembly), enabled=self.enforce_permissions)
+        self.router.authorizer = self.authorizer
+        self.events.authorizer = self.authorizer
         for stack in assembly.stacks.values():
             resolver = assembly.resolver(stack)
             for logical_id in stack.of_type("AWS::S3::Bucket"):
@@ -291,6 +298,8 @@ class LocalCloud:
                 targets = tuple(
                     Target(
                         arn=t["Arn"],
+                        role_arn=t.get("RoleArn"),
+                        dead_letter_arn=t.get("DeadLetterConfig", {}).get("Arn"),
                         constant_input=t.get("Input"),
                         paths=t.get("InputTransformer", {}).get("InputPathsMap"),
                         template=t.get("InputTransformer", {}).get("InputTemplate"),
@@ -299,7 +308,9 @@ class LocalCloud:
                     if t["Arn"] in machines
                 )
                 if targets and "EventPattern" in props:
-                    self.events.add(Rule(logical_id, props["EventPattern"], targets))
+                    self.events.add(
+                        Rule(logical_id, props["EventPattern"], targets, resolver.get_att(logical_id, "Arn"))
+                    )
 
     def _model_package_event(self, kind: str, name: str, record: dict[str, Any]) -> None:
         """SageMaker's "Model Package State Change" event, as EventBridge delivers it."""
@@ -362,6 +373,7 @@ class LocalCloud:
             environment={k: str(v) for k, v in env.items()},
             timeout=int(props.get("Timeout", 3)),
             memory=int(props.get("MemorySize", 128)),
+            role_arn=resolver.resolve(props["Role"]) if "Role" in props else None,
         )
 
     # -- executions -------------------------------------------------------------

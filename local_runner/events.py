@@ -8,12 +8,19 @@ package locally starts the approval workflow exactly as the deployed rule would.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from jsonpath_ng.ext import parse as jsonpath
+
+from .permissions import Authorizer, Principal, acting_as, requests_for
+from .validation import ServiceError
+
+_log = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
@@ -21,6 +28,8 @@ _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 @dataclass(frozen=True)
 class Target:
     arn: str
+    role_arn: str | None = None  # EventBridge assumes it to start a state machine
+    dead_letter_arn: str | None = None  # an SQS queue for events it could not deliver
     constant_input: str | None = None
     paths: dict[str, str] | None = None
     template: str | None = None
@@ -37,6 +46,7 @@ class Rule:
     name: str
     pattern: dict[str, Any]
     targets: tuple[Target, ...]
+    arn: str = ""
 
 
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -81,9 +91,16 @@ def _open_quotes(text: str) -> int:
 
 
 class LocalEventBus:
+    """Delivers as EventBridge does: a state machine target is started as the target's role; an event it
+    cannot deliver goes to the target's dead-letter queue as events.amazonaws.com (the queue's policy and
+    its key's policy must allow that), or is lost, as on AWS, with an error in the log."""
+
     def __init__(self, start_execution: Callable[[str, dict[str, Any]], str]) -> None:
         self._start = start_execution
         self.rules: list[Rule] = []
+        self.authorizer: Authorizer | None = None
+        self.lost: list[tuple[str, str, str]] = []  # (rule, target, why) of events neither delivered nor dead-lettered
+        self.dead_lettered: list[tuple[str, str]] = []  # (rule, queue)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
@@ -93,5 +110,46 @@ class LocalEventBus:
         started = []
         for rule in self.rules:
             if matches(rule.pattern, event):
-                started += [self._start(target.arn, target.render(event)) for target in rule.targets]
+                for target in rule.targets:
+                    execution = self._deliver(rule, target, event)
+                    if execution is not None:
+                        started.append(execution)
         return started
+
+    def _deliver(self, rule: Rule, target: Target, event: dict[str, Any]) -> str | None:
+        try:
+            if self.authorizer is not None:
+                role = Principal(target.role_arn, session="events") if target.role_arn else None
+                if role is None:
+                    raise ServiceError("AccessDeniedException", f"the target {target.arn} has no RoleArn to start it")
+                start = {"stateMachineArn": target.arn}
+                self.authorizer.check(
+                    "states", role, requests_for("stepfunctions", "StartExecution", start, self.authorizer.store)
+                )
+            return self._start(target.arn, target.render(event))
+        except ServiceError as error:
+            self._dead_letter(rule, target, event, error.message)
+            return None
+
+    def _dead_letter(self, rule: Rule, target: Target, event: dict[str, Any], why: str) -> None:
+        if target.dead_letter_arn is None:
+            self._lose(rule, target, why)
+            return
+        if self.authorizer is not None:
+            try:
+                events = Principal("events.amazonaws.com", source_arn=rule.arn)
+                self.authorizer.check_delivery("sqs", events, "sqs:SendMessage", target.dead_letter_arn)
+            except ServiceError as denied:
+                self._lose(rule, target, f"{why}; and its dead-letter queue refused it: {denied.message}")
+                return
+        queue = target.dead_letter_arn.rsplit(":", 1)[-1]
+        with acting_as(None):  # EventBridge's own delivery, authorized above
+            sqs = boto3.client("sqs", region_name=target.dead_letter_arn.split(":")[3])
+            sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], MessageBody=json.dumps(event))
+        self.dead_lettered.append((rule.name, target.dead_letter_arn))
+
+    def _lose(self, rule: Rule, target: Target, why: str) -> None:
+        _log.error(
+            "EventBridge rule %s could not deliver an event to %s, which is lost: %s", rule.name, target.arn, why
+        )
+        self.lost.append((rule.name, target.arn, why))

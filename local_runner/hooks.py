@@ -5,7 +5,8 @@ a `before-call` handler that returns `(http_response, parsed)` replaces the HTTP
 request. The handlers are added to botocore's BUILTIN_HANDLERS, so every session
 created afterwards (moto resets boto3's default session when it starts, and the
 interpreter creates its clients from it) carries them; they do nothing unless a
-`Router` is active. S3, SNS and SQS are left to moto.
+`Router` is active. S3, SNS and SQS are left to moto, once the router's authorizer (when it has one) has
+authorized the call as the principal the calling thread acts as (see permissions/).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -23,6 +24,9 @@ from botocore.handlers import BUILTIN_HANDLERS
 from botocore.validate import ParamValidator
 
 from .validation import ServiceError
+
+if TYPE_CHECKING:
+    from .permissions import Authorizer
 
 Handler = Callable[[str, dict[str, Any]], dict[str, Any]]
 Check = Callable[[str, str, dict[str, Any]], None]
@@ -36,6 +40,7 @@ class Router:
     def __init__(self) -> None:
         self.services: dict[str, Handler] = {}
         self.checks: list[Check] = []
+        self.authorizer: Authorizer | None = None  # checks every call, moto's services included
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -76,7 +81,11 @@ def _service(model) -> str:
 
 def _before_parameter_build(params, model, context, **kwargs):
     router = _active
-    if router is None or _service(model) not in router.services:
+    if router is None:
+        return
+    if _service(model) not in router.services:
+        if router.authorizer is not None:
+            context[_PARAMS_KEY] = dict(params)  # read by the authorization check only
         return
     # Every client validates, as botocore does by default: the interpreter's clients are created without
     # validation, and a wrong shape would otherwise crash the serializer. The interpreter names the error.
@@ -90,11 +99,15 @@ def _before_parameter_build(params, model, context, **kwargs):
 def _before_call(model, params, context, **kwargs):
     router = _active
     service = _service(model)
-    if router is None or service not in router.services:
+    if router is None or (service not in router.services and router.authorizer is None):
         return None
     api_params = context.get(_PARAMS_KEY, {})
     request_id = str(uuid.uuid4())
     try:
+        if router.authorizer is not None:
+            router.authorizer.check_call(service, model.name, api_params)
+        if service not in router.services:
+            return None  # authorized: on to moto
         parsed = router.call(service, model.name, api_params)
         status = parsed.pop("__status__", 200)
     except ServiceError as error:

@@ -37,7 +37,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task, state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
 )
@@ -60,6 +60,9 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
+from . import hooks
+from .permissions import Principal, acting_as, current
+from .permissions.requests import sync_rule_requests
 from .validation import operation_model, to_json_safe
 
 # The optimized SageMaker integrations Step Functions offers (request-response, and .sync for jobs).
@@ -165,6 +168,10 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
     ) -> Callable[[], Any] | None:
         env.stack.pop()  # the Create* response
         describe = SAGEMAKER_ACTIONS[self.resource.api_action]
+        router = hooks.active()
+        if router is not None and router.authorizer is not None and current() is not None:
+            # Step Functions puts the managed rule that reports the job's end, as the state machine's role.
+            router.authorizer.check("events", current(), sync_rule_requests(router.authorizer.store, describe))
         name_key, status_key = _JOB_NAME_KEY[describe]
         name = normalised_parameters[name_key]
         client = self._client(resource_runtime_part)
@@ -323,6 +330,19 @@ def _environment_with_redrive_count(self) -> Environment:
     return env
 
 
+def _as_execution_role(original: Callable[[Any, Environment], None]) -> Callable[[Any, Environment], None]:
+    """A Task calls its service as the state machine's role (the context object's Execution.RoleArn)."""
+
+    @functools.wraps(original)
+    def evaluate(self, env: Environment) -> None:
+        execution = env.states.context_object.context_object_data["Execution"]
+        role = execution.get("RoleArn")
+        with acting_as(Principal(role, session=execution.get("Name", "local")[:64]) if role else None):
+            original(self, env)
+
+    return evaluate
+
+
 _installed = False
 # The seams above are those of this version (pinned in requirements-dev.txt); check them on an upgrade.
 MOTO_VERSION = "5.2.5"
@@ -344,3 +364,16 @@ def install() -> None:
     WaitFunction._wait_interval = _scaled_wait_interval
     state_fail.CustomErrorName = _fail_error_name
     ExecutionWorker._get_evaluation_environment = _environment_with_redrive_count
+    for task_class in _task_classes():
+        task_class._eval_execution = _as_execution_role(task_class._eval_execution)
+
+
+def _task_classes() -> list[type]:
+    """StateTask and every subclass that overrides _eval_execution (service tasks, Lambda ARNs)."""
+    found, pending = [], [state_task.StateTask]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if "_eval_execution" in vars(cls):
+            found.append(cls)
+    return found

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from botocore.response import StreamingBody
 
+from .permissions import Principal, acting_as
 from .validation import ServiceError
 
 
@@ -30,6 +31,7 @@ class Function:
     environment: dict[str, str] = field(default_factory=dict)
     timeout: int = 3
     memory: int = 128
+    role_arn: str | None = None  # its execution role: the handler's AWS calls are authorized as this role
     _callable: Any = None
     _modules: dict[str, Any] = field(default_factory=dict)
 
@@ -161,7 +163,9 @@ class LocalLambda:
                 streams.enter_context(contextlib.redirect_stderr(self.log))
             try:
                 handler = self._load(function)
-                result = handler(event, LambdaContext(function))
+                role = Principal(function.role_arn, session=function.name) if function.role_arn else None
+                with acting_as(role):
+                    result = handler(event, LambdaContext(function))
                 try:
                     body = json.dumps(result).encode()
                 except (TypeError, ValueError) as error:

@@ -15,6 +15,7 @@ from rich.console import Console
 from . import s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
+from .permissions import report as permission_report
 from .pipeline import Pipeline, load_assembly
 from .progress import follow
 from .template import TemplateError
@@ -37,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     cmd.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly (e.g. cdk.out) as it is")
     cmd.add_argument("--state-dir", type=Path, default=state_dir, help="local S3 and SageMaker state (.local/)")
     cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
+    permission_report.add_flag(cmd)
 
 
 def score(args: argparse.Namespace) -> int:
@@ -58,7 +60,13 @@ def score(args: argparse.Namespace) -> int:
     pipeline = Pipeline.find(assembly, env=args.env)
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
-    with LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log") as cloud:
+    permission_report.announce(console, args.permission_checks)
+    with LocalCloud(
+        runner_dir,
+        time_scale=args.time_scale,
+        lambda_log=runner_dir / "lambda.log",
+        enforce_permissions=args.permission_checks,
+    ) as cloud:
         arns = cloud.deploy(assembly)
         uri = f"s3://{pipeline.data_bucket()}/scoring/{data.name}"
         s3.upload_file(data, uri)

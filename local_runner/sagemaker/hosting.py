@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 
+from ..permissions import Principal, acting_as
 from ..validation import ServiceError
-from . import bluegreen, capture, endpoints, variants
+from . import bluegreen, capture, endpoints, jobs, prerequisites, variants
 
 SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
 
@@ -59,6 +60,16 @@ class Hosting:
             if package:
                 data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
         return container.get("Image"), data_url, dict(container.get("Environment", {}))
+
+    def model_role(self, model_name: str) -> str | None:
+        """The execution role SageMaker acts as for a model: to fetch it, serve it and write its captures."""
+        model = self.store.get("models", model_name) or {}
+        return model.get("ExecutionRoleArn")
+
+    def _config_role(self, config_name: str) -> str | None:
+        config = self.store.get("endpoint_configs", config_name) or {"ProductionVariants": []}
+        variant = max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0), default={})
+        return self.model_role(variant.get("ModelName", ""))
 
     # -- endpoint configurations -------------------------------------------------------------
     def op_create_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +132,11 @@ class Hosting:
         }
         self.store.put("endpoints", name, record)
         self._tag(arn, p.get("Tags"))
-        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], "create"), f"endpoint-{name}")
+        self._spawn(
+            lambda: self._deploy(name, p["EndpointConfigName"], "create"),
+            f"endpoint-{name}",
+            role=self._config_role(p["EndpointConfigName"]),
+        )
         return {"EndpointArn": arn}
 
     def op_update_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +155,11 @@ class Hosting:
             deployment = record.get("LastDeploymentConfig")
         bluegreen.validate(deployment, current, config)
         self.store.update("endpoints", name, EndpointStatus="Updating", FailureReason=None)
-        self._spawn(lambda: self._deploy(name, p["EndpointConfigName"], "update", deployment), f"endpoint-{name}")
+        self._spawn(
+            lambda: self._deploy(name, p["EndpointConfigName"], "update", deployment),
+            f"endpoint-{name}",
+            role=self._config_role(p["EndpointConfigName"]),
+        )
         return {"EndpointArn": record["EndpointArn"]}
 
     def _start_fleet(self, name: str, config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -166,6 +185,15 @@ class Hosting:
             if injected:
                 raise endpoints.DeploymentError(injected)
             config = self._config_for(config_name)
+            model = self._model(
+                max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0))["ModelName"]
+            )
+            prerequisites.check(
+                "endpoint",
+                name,
+                image=(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]).get("Image"),
+                volume_key=config.get("KmsKeyId"),
+            )
             fleet, image = self._start_fleet(name, config)
         except Exception as error:
             if isinstance(error, ServiceError):
@@ -173,7 +201,7 @@ class Hosting:
             elif isinstance(error, endpoints.DeploymentError):
                 reason = str(error)
             else:
-                reason = f"InternalServerError: {error}"
+                reason = jobs.unexpected_failure(error)
             self._fail_deployment(
                 name, reason[:1024], serving=mode == "update" and bool(blue.get("pid")) and endpoints.alive(blue["pid"])
             )
@@ -308,10 +336,12 @@ class Hosting:
         try:
             response = httpx.post(f"{fleet.get('url')}/invocations", content=body, headers=headers, timeout=60)
         except httpx.HTTPError as error:
-            self._publish(name, variant["VariantName"], 500, 0.0, started)
+            with acting_as(None):
+                self._publish(name, variant["VariantName"], 500, 0.0, started)
             raise ServiceError("ModelError", f"Received server error from primary: {error}", 424) from None
         model_seconds = response.elapsed.total_seconds()
-        self._publish(name, variant["VariantName"], response.status_code, model_seconds, started)
+        with acting_as(None):  # SageMaker publishes its own endpoint metrics
+            self._publish(name, variant["VariantName"], response.status_code, model_seconds, started)
         if response.status_code >= 400:
             kind = "client" if response.status_code < 500 else "server"
             raise ServiceError(
@@ -322,19 +352,24 @@ class Hosting:
         content_type = response.headers.get("content-type", "")
         # After the metrics, so that writing the capture does not count as latency. A ModelError is not captured:
         # the developer guide documents captured inferences (input and output), not failed requests.
-        self.capture.invocation(
-            config.get("DataCaptureConfig"),
-            name,
-            variant["VariantName"],
-            (body, headers["Content-Type"]),
-            (response.content, content_type),
-            p.get("InferenceId"),
-        )
+        with acting_as(self._principal(self.model_role(variant.get("ModelName", "")))):
+            self.capture.invocation(
+                config.get("DataCaptureConfig"),
+                name,
+                variant["VariantName"],
+                (body, headers["Content-Type"]),
+                (response.content, content_type),
+                p.get("InferenceId"),
+            )
         return {
             "Body": response.content,
             "ContentType": content_type,
             "InvokedProductionVariant": variant["VariantName"],
         }
+
+    @staticmethod
+    def _principal(role: str | None) -> Principal | None:
+        return Principal(role, session="SageMaker") if role else None
 
     def _publish(self, endpoint: str, variant: str, status: int, model_seconds: float, started: float) -> None:
         total = time.perf_counter() - started

@@ -21,7 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from .. import s3
+from ..validation import ServiceError
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -161,6 +164,19 @@ def failure_reason(outcome: Outcome) -> str:
     if tail:
         reason += ": " + " | ".join(tail)
     return reason[:FAILURE_REASON_LIMIT]
+
+
+def unexpected_failure(error: Exception) -> str:
+    """A FailureReason for an error outside the container: a denied or invalid AWS call is the customer's
+    ClientError, as SageMaker reports it; anything else is SageMaker's InternalServerError."""
+    if isinstance(error, ServiceError) and error.status < 500:
+        return f"ClientError: {error.message}"[:1024]
+    if isinstance(error, ClientError):
+        message = error.response.get("Error", {}).get("Message") or str(error)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        if status < 500:
+            return f"ClientError: {message}"[:1024]
+    return f"InternalServerError: {error}"[:1024]
 
 
 def final_metrics(log: str, definitions: list[dict[str, str]]) -> dict[str, float]:

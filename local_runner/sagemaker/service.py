@@ -15,9 +15,10 @@ from typing import Any
 
 from .. import s3
 from ..faults import Faults
+from ..permissions import Principal, acting_as
 from ..template import ACCOUNT, REGION
 from ..validation import ServiceError, operation_model, shape_response, validate_request
-from . import endpoints, jobs
+from . import endpoints, jobs, prerequisites
 from .alarms import CloudWatch
 from .bluegreen import BlueGreen
 from .capture import DataCapture
@@ -93,8 +94,14 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             )
         return shape_response("sagemaker", operation, method(params) or {})
 
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+    def _spawn(self, target: Callable[[], None], name: str, *, role: str | None = None) -> None:
+        """Run target on a thread of its own, acting as `role` (a job's or endpoint's execution role)."""
+
+        def run() -> None:
+            with acting_as(Principal(role, session="SageMaker") if role else None):
+                target()
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
         self.threads.append(thread)
         thread.start()
 
@@ -169,10 +176,10 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
         self._tag(arn, p.get("Tags"))
         return arn
 
-    def _start_job(self, name: str, target: Callable[[], None], thread_name: str) -> None:
-        """A job runs on its own thread with a Process handle that Stop* reaches."""
+    def _start_job(self, name: str, target: Callable[[], None], thread_name: str, *, role: str | None) -> None:
+        """A job runs on its own thread, as its execution role, with a Process handle that Stop* reaches."""
         self.processes[name] = jobs.Process()
-        self._spawn(target, thread_name)
+        self._spawn(target, thread_name, role=role)
 
     def op_add_tags(self, p: dict[str, Any]) -> dict[str, Any]:
         self._tag(p["ResourceArn"], p["Tags"])
@@ -196,7 +203,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             CreationTime=now,
             LastModifiedTime=now,
         )
-        self._start_job(name, lambda: self._run_processing(name), f"processing-{name}")
+        self._start_job(name, lambda: self._run_processing(name), f"processing-{name}", role=p["RoleArn"])
         return {"ProcessingJobArn": arn}
 
     def _run_processing(self, name: str) -> None:
@@ -207,6 +214,12 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             injected = self.faults.job_failure("processing", name)
             if injected:
                 raise _JobFailed(injected)
+            prerequisites.check(
+                "processing",
+                name,
+                image=record["AppSpecification"].get("ImageUri"),
+                volume_key=prerequisites.volume_key(record, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"),
+            )
             base = jobs.fresh_dir(self.workdir / "processing" / name)
             for item in record.get("ProcessingInputs", []):
                 source = item.get("S3Input")
@@ -257,7 +270,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
                 "processing_jobs",
                 name,
                 ProcessingJobStatus="Failed",
-                FailureReason=f"InternalServerError: {error}"[:1024],
+                FailureReason=jobs.unexpected_failure(error),
                 ProcessingEndTime=time.time(),
             )
 
@@ -343,7 +356,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             **({"TuningJobArn": tuning_arn} if tuning_arn else {}),
         )
         if tuning_arn is None:
-            self._start_job(name, lambda: self._run_training(name, env or {}), f"training-{name}")
+            self._start_job(name, lambda: self._run_training(name, env or {}), f"training-{name}", role=p["RoleArn"])
         else:  # the tuning job runs it on its own thread, but Stop* still reaches it
             self.processes[name] = jobs.Process()
         return {"TrainingJobArn": arn}
@@ -359,6 +372,10 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             "training_jobs", name, SecondaryStatus=status, SecondaryStatusTransitions=transitions, **fields
         )
 
+    def _run_training_as(self, role: str, name: str, env: dict[str, str]) -> None:
+        with acting_as(Principal(role, session="SageMaker")):
+            self._run_training(name, env)
+
     def _run_training(self, name: str, env: dict[str, str]) -> None:
         record = self.store.get("training_jobs", name)
         process = self.processes[name]
@@ -367,6 +384,12 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             injected = self.faults.job_failure("training", name)
             if injected:
                 raise _JobFailed(injected)
+            prerequisites.check(
+                "training",
+                name,
+                image=record["AlgorithmSpecification"].get("TrainingImage"),
+                volume_key=prerequisites.volume_key(record, "ResourceConfig", "VolumeKmsKeyId"),
+            )
             base = jobs.fresh_dir(self.workdir / "training" / name)
             self._secondary(name, "Downloading", "Downloading input data", TrainingStartTime=started)
             jobs.prepare_training(base, record)
@@ -449,9 +472,9 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             self._secondary(
                 name,
                 "Failed",
-                "InternalServerError",
+                jobs.unexpected_failure(error)[:200],
                 TrainingJobStatus="Failed",
-                FailureReason=f"InternalServerError: {error}"[:1024],
+                FailureReason=jobs.unexpected_failure(error),
                 TrainingEndTime=time.time(),
             )
 
@@ -543,7 +566,9 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             },
             ObjectiveStatusCounters={"Succeeded": 0, "Pending": 0, "Failed": 0},
         )
-        self._start_job(name, lambda: self._run_tuning(name, strategy, objective), f"tuning-{name}")
+        self._start_job(
+            name, lambda: self._run_tuning(name, strategy, objective), f"tuning-{name}", role=definition["RoleArn"]
+        )
         return {"HyperParameterTuningJobArn": arn}
 
     def _run_tuning(self, name: str, strategy, objective: dict[str, str]) -> None:
@@ -578,7 +603,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
                         request.update(TrainingJobName=job, HyperParameters=hyperparameters)
                         validate_request("sagemaker", "CreateTrainingJob", request)
                         self.op_create_training_job(request, tuning_arn=record["HyperParameterTuningJobArn"])
-                        future = pool.submit(self._run_training, job, env)
+                        future = pool.submit(self._run_training_as, definition["RoleArn"], job, env)
                         running[future] = (job, token, tuned)
                         self._tuning_counters(name, results, len(running))
                     if not running:
@@ -652,7 +677,7 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
                 "tuning_jobs",
                 name,
                 HyperParameterTuningJobStatus="Failed",
-                FailureReason=f"InternalServerError: {error}"[:1024],
+                FailureReason=jobs.unexpected_failure(error),
                 HyperParameterTuningEndTime=time.time(),
             )
 

@@ -23,7 +23,7 @@ import httpx
 
 from .. import s3
 from ..validation import ServiceError
-from . import endpoints, jobs, records
+from . import endpoints, jobs, prerequisites, records
 
 DEFAULT_TIMEOUT = 600  # API_ModelClientConfig: InvocationsTimeoutInSeconds defaults to 600
 DEFAULT_RETRIES = 3  # and InvocationsMaxRetries to 3
@@ -57,7 +57,9 @@ class TransformJobs:
             CreationTime=now,
             LastModifiedTime=now,
         )
-        self._start_job(name, lambda: self._run_transform(name), f"transform-{name}")
+        self._start_job(
+            name, lambda: self._run_transform(name), f"transform-{name}", role=self.model_role(p["ModelName"])
+        )
         return {"TransformJobArn": arn}
 
     def op_describe_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +94,12 @@ class TransformJobs:
             injected = self.faults.job_failure("transform", name)
             if injected:
                 raise JobFailed(injected)
+            prerequisites.check(
+                "transform",
+                name,
+                image=self.model_container(record["ModelName"])[0],
+                volume_key=prerequisites.volume_key(record, "TransformResources", "VolumeKmsKeyId"),
+            )
             batch = _Batch(record, process, base / "transform.log")  # an unsupported request fails before serving
             inputs = _inputs(record["TransformInput"])
             _, data_url, environment = self.model_container(record["ModelName"])
@@ -115,7 +123,7 @@ class TransformJobs:
         except records.RecordError as error:
             fields = {"TransformJobStatus": "Failed", "FailureReason": f"ClientError: {error}"[:1024]}
         except Exception as error:  # an infrastructure fault, as SageMaker's InternalServerError
-            fields = {"TransformJobStatus": "Failed", "FailureReason": f"InternalServerError: {error}"[:1024]}
+            fields = {"TransformJobStatus": "Failed", "FailureReason": jobs.unexpected_failure(error)}
         finally:
             endpoints.stop(fleet)
         if process.stop_requested.is_set():

@@ -40,13 +40,17 @@ class SageMakerExecutionRole(Construct):
         artifacts_bucket.grant_put(self.role, SCORING_PREFIX)
         repository.grant_pull(self.role)
         key.grant_encrypt_decrypt(self.role)
+        # kms:GrantIsForAWSResource exists on grant operations only: DescribeKey under it would never be allowed.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="DescribeJobVolumeKey", actions=["kms:DescribeKey"], resources=[key.key_arn])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

@@ -329,7 +329,19 @@ def write_assembly(directory: Path, max_jobs: int = 4, parallel: int = 2) -> Pat
     }
     pipeline = {
         "Resources": {
-            "SageMakerRole": {"Type": "AWS::IAM::Role", "Properties": {}},
+            # The fixture tests the engine, not permissions (the synthesized templates' are checked in
+            # test_permissions.py): its one role may do anything.
+            "SageMakerRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Policies": [
+                        {
+                            "PolicyName": "fixture",
+                            "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                        }
+                    ]
+                },
+            },
             "Registry": {
                 "Type": "AWS::SageMaker::ModelPackageGroup",
                 "Properties": {"ModelPackageGroupName": "fixture-models"},

@@ -94,13 +94,17 @@ def _pass_role_and_encrypt(
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
     )
+    # kms:GrantIsForAWSResource exists on grant operations only: DescribeKey under it would never be allowed.
     state_machine.add_to_role_policy(
         iam.PolicyStatement(
             sid=f"Encrypt{storage}Storage",
-            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            actions=["kms:CreateGrant"],
             resources=[key.key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+    )
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(sid=f"Describe{storage}StorageKey", actions=["kms:DescribeKey"], resources=[key.key_arn])
     )
 
 
