@@ -236,6 +236,7 @@ class Resolver:
                     f"arn:aws:sagemaker:{region}:{account}:model-package-group/{name.lower()}"
                 ),
                 "AWS::Events::Rule": f"arn:aws:events:{region}:{account}:rule/{name}",
+                "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
             }.get(type_name, f"arn:aws:{service}:{region}:{account}:{name}")
         if attribute == "RepositoryUri":
             return f"{account}.dkr.ecr.{region}.amazonaws.com/{name}"

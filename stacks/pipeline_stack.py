@@ -50,6 +50,7 @@ class PipelineStack(Stack):
         endpoint_alarms = EndpointAlarms(
             self, "EndpointAlarms", endpoint_name=endpoint_name, limits=config.endpoint.deployment, topic=topic
         )
+        endpoint_alarms.grant_read_rollback_alarms(sagemaker_role)
         functions = PipelineFunctions(
             self,
             "Functions",

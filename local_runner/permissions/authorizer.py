@@ -76,6 +76,11 @@ class Authorizer:
         self._lock = threading.Lock()
         self._nodes: dict[str, Node] = {}
 
+    def use(self, store: PolicyStore) -> None:
+        """Authorize against other policies from now on (a test's mutated copy)."""
+        self.store = store
+        self._nodes.clear()
+
     # -- entry points ------------------------------------------------------------
     def check_call(self, service: str, operation: str, params: dict[str, Any]) -> None:
         """Authorize an API call as the current principal; raise AccessDenied as the service would."""

@@ -86,9 +86,11 @@ def requests_for(service: str, operation: str, params: dict[str, Any], store: Po
     action = action_name(service, operation)
     context = {"aws:SecureTransport": "true", "aws:RequestedRegion": store.region}
     builder = _BUILDERS.get(_PREFIX.get(service, service))
-    resource = builder(operation, params, store) if builder else "*"
-    found = [Request(action, resource, {**context, **_service_context(service, operation, params)})]
-    found += _implicit(service, operation, params, store, resource, context)
+    resources = builder(operation, params, store) if builder else "*"
+    resources = [resources] if isinstance(resources, str) else resources
+    keys = {**context, **_service_context(service, operation, params)}
+    found = [Request(action, resource, keys) for resource in resources]
+    found += _implicit(service, operation, params, store, resources[0], context)
     return found
 
 
@@ -136,11 +138,10 @@ def _lambda(operation: str, params: dict[str, Any], store: PolicyStore) -> str:
     return f"arn:aws:lambda:{store.region}:{store.account}:function:{name}" if name else "*"
 
 
-def _cloudwatch(operation: str, params: dict[str, Any], store: PolicyStore) -> str:
+def _cloudwatch(operation: str, params: dict[str, Any], store: PolicyStore) -> str | list[str]:
+    """Alarm operations are authorized per alarm named; listing all alarms (or PutMetricData) on "*"."""
     names = [params["AlarmName"]] if params.get("AlarmName") else params.get("AlarmNames") or []
-    if len(names) == 1:
-        return f"arn:aws:cloudwatch:{store.region}:{store.account}:alarm:{names[0]}"
-    return "*"
+    return [f"arn:aws:cloudwatch:{store.region}:{store.account}:alarm:{name}" for name in names] or "*"
 
 
 def _events(operation: str, params: dict[str, Any], store: PolicyStore) -> str:

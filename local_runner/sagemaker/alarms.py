@@ -10,11 +10,18 @@ SetAlarmState (a test, or `Faults.breach_alarm`).
 from __future__ import annotations
 
 import fnmatch
+import json
+import logging
 import threading
 
 import boto3
 
+from .. import hooks
+from ..permissions import Principal, acting_as
 from ..template import REGION
+from ..validation import ServiceError
+
+_log = logging.getLogger(__name__)
 
 
 class CloudWatch:
@@ -24,6 +31,8 @@ class CloudWatch:
         self.region = region
         self._client = None
         self._lock = threading.Lock()
+        self.notifications: list[tuple[str, str]] = []  # (alarm, topic) published
+        self.lost_notifications: list[tuple[str, str, str]] = []  # (alarm, topic, why) denied
 
     @property
     def client(self):
@@ -41,24 +50,57 @@ class CloudWatch:
         return [a["AlarmName"] for a in found if a["StateValue"] == "ALARM"]
 
     def breach(self, patterns: list[str]) -> list[str]:
-        """Set every alarm whose name matches one of `patterns` to ALARM; returns their names."""
+        """Set every alarm whose name matches one of `patterns` to ALARM, and run its alarm actions as CloudWatch
+        would; returns their names. The fault is the operator's doing: it is not authorized as anyone."""
         if not patterns:
             return []
-        pages = self.client.get_paginator("describe_alarms").paginate()
-        names = [a["AlarmName"] for page in pages for a in page["MetricAlarms"]]
-        breached = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-        for name in breached:
-            self.client.set_alarm_state(
-                AlarmName=name, StateValue="ALARM", StateReason="Threshold Crossed: injected by faults.breach_alarm"
-            )
-        return breached
+        with acting_as(None):
+            pages = self.client.get_paginator("describe_alarms").paginate()
+            alarms = [a for page in pages for a in page["MetricAlarms"]]
+            breached = [a for a in alarms if any(fnmatch.fnmatchcase(a["AlarmName"], p) for p in patterns)]
+            for alarm in breached:
+                self.client.set_alarm_state(
+                    AlarmName=alarm["AlarmName"],
+                    StateValue="ALARM",
+                    StateReason="Threshold Crossed: injected by faults.breach_alarm",
+                )
+                for action in alarm.get("AlarmActions", []):
+                    self.notify(alarm, action)
+        return [a["AlarmName"] for a in breached]
+
+    def notify(self, alarm: dict, topic: str) -> None:
+        """CloudWatch publishes an alarm's state change to an SNS action as cloudwatch.amazonaws.com: the
+        topic's policy and the key that encrypts it must allow that, or the notification is lost."""
+        if not topic.startswith("arn:aws:sns:"):
+            return
+        router = hooks.active()
+        if router is not None and router.authorizer is not None:
+            cloudwatch = Principal("cloudwatch.amazonaws.com", source_arn=alarm.get("AlarmArn"))
+            try:
+                router.authorizer.check_delivery("sns", cloudwatch, "sns:Publish", topic)
+            except ServiceError as denied:
+                _log.error(
+                    "alarm %s could not notify %s, the notification is lost: %s", alarm["AlarmName"], topic, denied
+                )
+                self.lost_notifications.append((alarm["AlarmName"], topic, denied.message))
+                return
+        message = {
+            "AlarmName": alarm["AlarmName"],
+            "NewStateValue": "ALARM",
+            "NewStateReason": alarm.get("StateReason"),
+        }
+        boto3.client("sns", region_name=self.region).publish(TopicArn=topic, Message=json.dumps(message))
+        self.notifications.append((alarm["AlarmName"], topic))
 
     def restore(self, names: list[str]) -> None:
         """Breached alarms return to OK, as a real one does at its next evaluation after SetAlarmState."""
-        for name in names:
-            self.client.set_alarm_state(
-                AlarmName=name, StateValue="OK", StateReason="Returned to its actual state after faults.breach_alarm"
-            )
+        with acting_as(None):
+            for name in names:
+                self.client.set_alarm_state(
+                    AlarmName=name,
+                    StateValue="OK",
+                    StateReason="Returned to its actual state after faults.breach_alarm",
+                )
 
     def publish_invocation(self, endpoint: str, variant: str, status: int, model_us: float, overhead_us: float) -> None:
         """One InvokeEndpoint call, as SageMaker reports it (the error counts are 0 or 1 per request)."""

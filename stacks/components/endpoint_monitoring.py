@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -82,6 +83,16 @@ class EndpointAlarms(Construct):
     @property
     def rollback_alarm_names(self) -> list[str]:
         return [self.errors.alarm_name, self.latency.alarm_name]
+
+    def grant_read_rollback_alarms(self, grantee: iam.IGrantable) -> None:
+        """SageMaker reads the auto-rollback alarms during a rollout as the endpoint's execution role ("Ensure
+        that your IAM execution role has permission to perform cloudwatch:DescribeAlarms on the auto-rollback
+        alarms", SageMaker developer guide, Auto-Rollback Configuration and Monitoring)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["cloudwatch:DescribeAlarms"],
+            resource_arns=[alarm.alarm_arn for alarm in (self.errors, self.latency)],
+        )
 
 
 class PipelineDashboard(Construct):
