@@ -40,7 +40,8 @@ class SageMakerExecutionRole(Construct):
         artifacts_bucket.grant_put(self.role, SCORING_PREFIX)
         repository.grant_pull(self.role)
         key.grant_encrypt_decrypt(self.role)
-        # kms:GrantIsForAWSResource exists on grant operations only: DescribeKey under it would never be allowed.
+        # kms:GrantIsForAWSResource exists on grant operations only: DescribeKey under it would never be allowed
+        # (grant_encrypt_decrypt above allows it).
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
@@ -49,9 +50,7 @@ class SageMakerExecutionRole(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(sid="DescribeJobVolumeKey", actions=["kms:DescribeKey"], resources=[key.key_arn])
-        )
+
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteJobAndEndpointLogs",
