@@ -284,3 +284,33 @@ def test_removing_a_statement_the_default_commands_use_fails_the_call_that_neede
     message = failed[0].message
     assert failed[0].request.action in message
     assert failed[0].principal.caller in message
+
+
+# -- defects the enforced run found ---------------------------------------------------------------
+def test_the_workflow_may_use_the_key_it_has_sagemaker_encrypt_endpoint_configs_with(store) -> None:
+    """Found by the enforced run: DescribeKey sat in a statement conditioned on kms:GrantIsForAWSResource, a key
+    that only grant operations carry, so CreateEndpointConfig with a KmsKeyId was denied."""
+    workflow = _role(store, "WorkflowStateMachineRole")
+    key = next(iter(k for k in store.resource if k.startswith("arn:aws:kms:")))
+    params = {"EndpointConfigName": "c", "ProductionVariants": [], "KmsKeyId": key}
+    requests = requests_for("sagemaker", "CreateEndpointConfig", params, store)
+    assert [r.action for r in requests] == ["sagemaker:CreateEndpointConfig", "kms:CreateGrant", "kms:DescribeKey"]
+    assert [Authorizer(store).evaluate(workflow, r) for r in requests] == [(True, "")] * 3
+
+
+def test_sagemaker_may_read_the_rollback_alarms_as_the_execution_role(pipeline_assembly, store) -> None:
+    """Found by the enforced run: a blue/green update reads the auto-rollback alarms as the endpoint's
+    execution role, which could not, so every second run rolled back."""
+    role = _role(store, "SageMakerExecutionRole")
+    names = [
+        pipeline_assembly.resolver(stack).ref(logical_id)
+        for stack in pipeline_assembly.stacks.values()
+        for logical_id in stack.of_type("AWS::CloudWatch::Alarm")
+        if logical_id.startswith("EndpointAlarms")
+    ]
+    assert len(names) == 2
+    requests = requests_for("cloudwatch", "DescribeAlarms", {"AlarmNames": names}, store)
+    assert [r.resource.rsplit(":", 1)[-1] for r in requests] == names
+    assert [Authorizer(store).evaluate(role, r)[0] for r in requests] == [True, True]
+    other = requests_for("cloudwatch", "DescribeAlarms", {"AlarmNames": ["someone-elses"]}, store)[0]
+    assert Authorizer(store).evaluate(role, other)[0] is False
