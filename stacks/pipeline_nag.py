@@ -127,20 +127,21 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "History of the scoring workflow's executions only",
         ),
     )
-    ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
     acknowledge(
-        ecr_copy,
+        node("TrainingImage/PublishRole"),
         (
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "cdk-ecr-deployment's deploy-time copy function: logs only",
         ),
         (
             "AwsSolutions-IAM5[Resource::*]",
-            "cdk-ecr-deployment reads the CDK asset repository and needs "
-            "ecr:GetAuthorizationToken, which supports no resource",
+            "ecr:GetAuthorizationToken supports no resource; pulls and pushes are on the two repositories only",
         ),
+    )
+    ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
+    acknowledge(
+        ecr_copy,
         ("NIST.800.53.R5-LambdaDLQ", "A CloudFormation custom resource: CloudFormation reports its failure"),
-        ("NIST.800.53.R5-CloudWatchLogGroupEncrypted", "cdk-ecr-deployment's own log group holds copy progress only"),
     )
 
 

@@ -37,7 +37,7 @@ class PipelineStack(Stack):
         super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
         # The endpoint is created by the workflow at run time, so its name is the workflow's to choose.
         endpoint_name = f"{self.stack_name.lower()}-endpoint"[:63]
-        image = TrainingImage(self, "TrainingImage", repository=storage.repository)
+        image = TrainingImage(self, "TrainingImage", repository=storage.repository, key=storage.key)
         sagemaker_role = SageMakerExecutionRole(
             self,
             "SageMakerExecution",

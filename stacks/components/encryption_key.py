@@ -9,7 +9,7 @@ from constructs import Construct
 
 
 class EncryptionKey(Construct):
-    """A rotating symmetric key; CloudWatch Logs may use it for the pipeline's log groups.
+    """A rotating symmetric key; CloudWatch Logs, alarms and EventBridge may use it for what they deliver.
 
     The logs grant lives here, in the stateful stack, because a key policy that names a log group
     created by a later stack would make the two stacks depend on each other.
@@ -34,13 +34,25 @@ class EncryptionKey(Construct):
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},
             )
         )
-        # Alarms publish to the pipeline's encrypted SNS topic: CloudWatch needs a data key for that.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopics",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        # Services that write to the pipeline's encrypted destinations need a data key: CloudWatch alarms
+        # publish to the SNS topic, EventBridge sends undeliverable events to the SQS dead-letter queue (an
+        # AWS-managed key could not be used by EventBridge at all). Scoped to this account's alarms and rules:
+        # naming the rules themselves would make this stack depend on the pipeline stack.
+        for sid, service, resource in (
+            ("AllowCloudWatchAlarmsToPublishToEncryptedTopics", "cloudwatch", "alarm:*"),
+            ("AllowEventBridgeToSendToEncryptedQueues", "events", "rule/*"),
+        ):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+                        },
+                    },
+                )
             )
-        )
