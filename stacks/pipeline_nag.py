@@ -11,10 +11,11 @@ SAGEMAKER_ARN = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
 PER_RUN_NAMES = "job names are generated per run by the prepare-run function, so they are matched by type"
 S3_GRANT = "CDK's S3 grant action groups, on the stated prefixes only"
 KMS_GRANT = "KMS data-key actions, on the pipeline's own key only"
-AUTOSCALING = (
-    "Application Auto Scaling registration and target tracking (and the CloudWatch alarms it manages) "
-    "support no resource-level permissions; the service-linked role is limited by iam:AWSServiceName"
+SCALABLE_TARGETS = (
+    "Scalable-target ARNs carry an id Application Auto Scaling generates; the statement is limited to "
+    "SageMaker variants by application-autoscaling:service-namespace and scalable-dimension"
 )
+TRACKING_ALARMS = "Target tracking names its alarms TargetTracking-endpoint/<endpoint>/<generated suffix>"
 XRAY_AND_LIST = (
     "X-Ray trace segments and sagemaker:ListEndpoints support no resource-level permissions; "
     "cloudwatch:PutMetricData and ecr:GetAuthorizationToken neither (PutMetricData is limited by namespace)"
@@ -35,7 +36,7 @@ RUNTIME = (
 )
 
 
-def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
+def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack, endpoint_name: str) -> None:
     storage_stack = storage.stack_name
     storage_exports = f"{storage_stack}:ExportsOutputFnGetAtt"
     artifacts = f"{storage_exports}ArtifactsBucket88671897Arn65502B7F"
@@ -74,7 +75,7 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
     )
     approval = stack.node.try_find_child("Approval")
     for workflow in ["Workflow/StateMachine"] + (["Approval/StateMachine"] if approval else []):
-        _acknowledge_workflow_role(node(workflow), storage_stack, artifacts)
+        _acknowledge_workflow_role(node(workflow), storage_stack, artifacts, endpoint_name)
     scoring = stack.node.try_find_child("Scoring")
     if scoring:
         _acknowledge_scoring_role(node("Scoring/StateMachine"), storage_stack)
@@ -155,7 +156,7 @@ def _s3_and_kms() -> tuple[tuple[str, str], ...]:
     )
 
 
-def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifacts: str) -> None:
+def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifacts: str, endpoint_name: str) -> None:
     acknowledge(
         machine,
         *(
@@ -174,7 +175,17 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
             "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
         ),
-        ("AwsSolutions-IAM5[Resource::*]", f"{XRAY_AND_LIST}. {AUTOSCALING}"),
+        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:"
+            "<AWS::AccountId>:scalable-target/*]",
+            SCALABLE_TARGETS,
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:"
+            f"TargetTracking-endpoint/{endpoint_name}/*]",
+            TRACKING_ALARMS,
+        ),
         (
             "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",

@@ -97,8 +97,19 @@ class PipelineStack(Stack):
         )
         self.state_machine = workflow.state_machine
         self.state_machine.node.add_dependency(image.publish)  # no run before its image is in the repository
+        rollback_alarms = endpoint_alarms.rollback_alarm_arns
         grant_workflow_calls(
-            self.state_machine, sagemaker_role=sagemaker_role, key=storage.key, endpoint_name=endpoint_name
+            self.state_machine,
+            sagemaker_role=sagemaker_role,
+            key=storage.key,
+            endpoint_name=endpoint_name,
+            rollback_alarm_arns=rollback_alarms,
+        )
+        # The auto-rollback guide names the "execution role" too: the endpoint's role may read them as well.
+        sagemaker_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=rollback_alarms
+            )
         )
         machines = {"": self.state_machine}
         if config.pipeline.model_approval_status == "PendingManualApproval":
@@ -116,6 +127,7 @@ class PipelineStack(Stack):
                 sagemaker_role=sagemaker_role,
                 key=storage.key,
                 endpoint_name=endpoint_name,
+                rollback_alarm_arns=rollback_alarms,
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
@@ -177,7 +189,7 @@ class PipelineStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
-        acknowledge_pipeline_findings(self, storage=storage)
+        acknowledge_pipeline_findings(self, storage=storage, endpoint_name=endpoint_name)
 
     def _grant_failure_handler(
         self, functions: PipelineFunctions, endpoint_name: str, machines: list[sfn.IStateMachine]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
@@ -82,6 +82,16 @@ class EndpointAlarms(Construct):
     @property
     def rollback_alarm_names(self) -> list[str]:
         return [self.errors.alarm_name, self.latency.alarm_name]
+
+    @property
+    def rollback_alarm_arns(self) -> list[str]:
+        """Built from the names, as SageMaker's auto-rollback reads the alarms by name."""
+        return [
+            Stack.of(self).format_arn(
+                service="cloudwatch", resource="alarm", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for name in self.rollback_alarm_names
+        ]
 
 
 class PipelineDashboard(Construct):

@@ -70,7 +70,9 @@ class Templates:
             if name == "Fn::Sub" and isinstance(arg, str):
                 return _SUB.sub(lambda m: PSEUDO.get(m.group(1), f"<{m.group(1)}>"), arg)
             if name == "Fn::Select":
-                return self.render(arg[1], role)[int(arg[0])]
+                items = self.render(arg[1], role)
+                # A part of a reference known only at deploy time stays a token.
+                return items[int(arg[0])] if int(arg[0]) < len(items) else f"<{items[0]}[{arg[0]}]>"
             if name == "Fn::Split":
                 return str(self.render(arg[1], role)).split(arg[0])
         return {k: self.render(v, role) for k, v in value.items()}

@@ -35,6 +35,7 @@ def grant_workflow_calls(
     sagemaker_role: iam.IRole,
     key: kms.IKey,
     endpoint_name: str,
+    rollback_alarm_arns: list[str],
     runs_jobs: bool = True,
 ) -> None:
     """Everything the workflow's CustomStates call; `runs_jobs=False` for the approval workflow (deploys only)."""
@@ -75,6 +76,12 @@ def grant_workflow_calls(
                 "sagemaker:AddTags",
             ],
             resources=[arn("model", "*"), arn("endpoint-config", "*"), arn("endpoint", endpoint_name)],
+        )
+    )
+    # SageMaker's auto-rollback guide: whoever names rollback alarms in UpdateEndpoint may describe them.
+    add(
+        iam.PolicyStatement(
+            sid="ReadRollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=rollback_alarm_arns
         )
     )
     # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
