@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Stack
 from constructs import IConstruct
 
 from stacks.nag import acknowledge
+
+if TYPE_CHECKING:
+    from stacks.storage_stack import StorageStack
 
 SAGEMAKER_ARN = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
 PER_RUN_NAMES = "job names are generated per run by the prepare-run function, so they are matched by type"
@@ -36,8 +41,9 @@ RUNTIME = (
 )
 
 
-def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack, endpoint_name: str) -> None:
+def acknowledge_pipeline_findings(stack: Stack, *, storage: StorageStack, endpoint_name: str) -> None:
     storage_stack = storage.stack_name
+    group = storage.model_registry.group_name
     storage_exports = f"{storage_stack}:ExportsOutputFnGetAtt"
     artifacts = f"{storage_exports}ArtifactsBucket88671897Arn65502B7F"
     data = f"{storage_exports}DataBucketE6B0FAA8Arn3FF3A9FF"
@@ -75,10 +81,10 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack, endpoint_name
     )
     approval = stack.node.try_find_child("Approval")
     for workflow in ["Workflow/StateMachine"] + (["Approval/StateMachine"] if approval else []):
-        _acknowledge_workflow_role(node(workflow), storage_stack, artifacts, endpoint_name)
+        _acknowledge_workflow_role(node(workflow), group, artifacts, endpoint_name)
     scoring = stack.node.try_find_child("Scoring")
     if scoring:
-        _acknowledge_scoring_role(node("Scoring/StateMachine"), storage_stack)
+        _acknowledge_scoring_role(node("Scoring/StateMachine"), group)
     functions = ["PrepareRun", "FailureHandler"] + (["PrepareScoring"] if scoring else [])
     for name in functions:
         acknowledge(
@@ -156,7 +162,7 @@ def _s3_and_kms() -> tuple[tuple[str, str], ...]:
     )
 
 
-def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifacts: str, endpoint_name: str) -> None:
+def _acknowledge_workflow_role(machine: IConstruct, group: str, artifacts: str, endpoint_name: str) -> None:
     acknowledge(
         machine,
         *(
@@ -164,7 +170,7 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
             for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
         ),
         (
-            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]",
             "Model package versions are numbered by SageMaker within the pipeline's own group",
         ),
         (
@@ -193,7 +199,7 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
     )
 
 
-def _acknowledge_scoring_role(machine: IConstruct, storage_stack: str) -> None:
+def _acknowledge_scoring_role(machine: IConstruct, group: str) -> None:
     acknowledge(
         machine,
         *(
@@ -201,7 +207,7 @@ def _acknowledge_scoring_role(machine: IConstruct, storage_stack: str) -> None:
             for kind in ("transform-job", "model")
         ),
         (
-            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]",
             "Model package versions are numbered by SageMaker within the pipeline's own group",
         ),
         (

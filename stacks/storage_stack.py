@@ -78,7 +78,10 @@ class StorageStack(Stack):
             value=self.artifacts_bucket.bucket_name,
             description="Runs (runs/<id>/), failure records (failures/), data capture",
         )
-        self.model_registry = ModelRegistry(self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models")
+        generation = "" if storage.generation == 1 else f"-g{storage.generation}"
+        self.model_registry = ModelRegistry(
+            self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models{generation}"
+        )
         acknowledge(
             self,
             (
