@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Stack
 from constructs import IConstruct
 
+from stacks.checkov_skips import skip_checkov
 from stacks.nag import acknowledge
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ NO_RESERVED_CONCURRENCY = (
     "are one per execution step, far below any limit"
 )
 CDK_INLINE = "CDK grants produce per-role policies scoped to this stack's resources; managed policies would be shared"
+SYNCHRONOUS = "Invoked synchronously by a state machine, which retries and catches its errors"
+CUSTOM_RESOURCE = "A CloudFormation custom resource: CloudFormation reports its failure"
+PLAIN_ENVIRONMENT = (
+    "The environment holds bucket and endpoint names and the run defaults, no credential (detect-secrets' "
+    "entropy heuristic); the functions get credentials from their roles"
+)
 RUNTIME = (
     "python3.13 matches the pinned AWS-managed Powertools layer (AWSLambdaPowertoolsPythonV3-python313); "
     "raise both together"
@@ -96,13 +103,18 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: StorageStack, endpoi
             ("AwsSolutions-L1", RUNTIME),
             ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
         )
+    for name in functions:
+        skip_checkov(
+            node(f"Functions/{name}"),
+            ("CKV_AWS_117", NO_VPC),
+            ("CKV_AWS_115", NO_RESERVED_CONCURRENCY),
+            ("CKV_AWS_45", PLAIN_ENVIRONMENT),
+        )
     for name in ("PrepareRun", "PrepareScoring") if scoring else ("PrepareRun",):
+        skip_checkov(node(f"Functions/{name}"), ("CKV_AWS_116", SYNCHRONOUS))
         acknowledge(
             node(f"Functions/{name}"),
-            (
-                "NIST.800.53.R5-LambdaDLQ",
-                "Invoked synchronously by a state machine, which retries and catches its errors",
-            ),
+            ("NIST.800.53.R5-LambdaDLQ", SYNCHRONOUS),
         )
     acknowledge(
         node("Functions/FailureHandler"),
@@ -146,9 +158,12 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: StorageStack, endpoi
         ),
     )
     ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
-    acknowledge(
+    acknowledge(ecr_copy, ("NIST.800.53.R5-LambdaDLQ", CUSTOM_RESOURCE))
+    skip_checkov(
         ecr_copy,
-        ("NIST.800.53.R5-LambdaDLQ", "A CloudFormation custom resource: CloudFormation reports its failure"),
+        ("CKV_AWS_116", CUSTOM_RESOURCE),
+        ("CKV_AWS_117", f"cdk-ecr-deployment's copy function. {NO_VPC}"),
+        ("CKV_AWS_115", f"cdk-ecr-deployment's copy function, run once per deployment. {NO_RESERVED_CONCURRENCY}"),
     )
 
 
