@@ -40,13 +40,17 @@ class SageMakerExecutionRole(Construct):
         artifacts_bucket.grant_put(self.role, SCORING_PREFIX)
         repository.grant_pull(self.role)
         key.grant_encrypt_decrypt(self.role)
+        # DescribeKey apart: it never carries kms:GrantIsForAWSResource, so under that condition it was dead.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="DescribeTheKey", actions=["kms:DescribeKey"], resources=[key.key_arn])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

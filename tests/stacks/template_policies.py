@@ -40,9 +40,32 @@ class Located:
     resource: dict
 
 
+# For linters that parse ARNs: what a reference to a resource of each type resolves to on AWS.
+_R, _A = f"{PSEUDO['AWS::Region']}:{PSEUDO['AWS::AccountId']}", PSEUDO["AWS::AccountId"]
+CONCRETE = {
+    ("AWS::S3::Bucket", "Ref"): "{n}",
+    ("AWS::S3::Bucket", "Arn"): "arn:aws:s3:::{n}",
+    ("AWS::KMS::Key", "Arn"): f"arn:aws:kms:{_R}:key/{{n}}",
+    ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{_R}:{{n}}",
+    ("AWS::SNS::Topic", "Ref"): f"arn:aws:sns:{_R}:{{n}}",
+    ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{_A}:role/{{n}}",
+    ("AWS::Lambda::Function", "Arn"): f"arn:aws:lambda:{_R}:function:{{n}}",
+    ("AWS::StepFunctions::StateMachine", "Ref"): f"arn:aws:states:{_R}:stateMachine:{{n}}",
+    ("AWS::StepFunctions::StateMachine", "Name"): "{n}",
+    ("AWS::ECR::Repository", "Arn"): f"arn:aws:ecr:{_R}:repository/{{n}}",
+    ("AWS::Events::Rule", "Arn"): f"arn:aws:events:{_R}:rule/{{n}}",
+    ("AWS::CloudWatch::Alarm", "Ref"): "{n}",
+    ("AWS::CloudWatch::Alarm", "Arn"): f"arn:aws:cloudwatch:{_R}:alarm:{{n}}",
+    ("AWS::Logs::LogGroup", "Arn"): f"arn:aws:logs:{_R}:log-group:{{n}}:*",
+    ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupArn"): f"arn:aws:sagemaker:{_R}:model-package-group/{{n}}",
+}
+
+
 class Templates:
-    def __init__(self, app: SynthesizedApp) -> None:
+    def __init__(self, app: SynthesizedApp, *, concrete: bool = False) -> None:
+        """`concrete`: references render as the ARNs and names AWS would give (lower-case logical ids)."""
         self.app = app
+        self.concrete = concrete
         self.exports: dict[str, tuple[str, Any]] = {}
         for role, template in app.templates.items():
             for output in template.get("Outputs", {}).values():
@@ -59,9 +82,10 @@ class Templates:
         if len(value) == 1:
             (name, arg), *_ = value.items()
             if name == "Ref":
-                return PSEUDO.get(arg, ref(arg))
+                return PSEUDO.get(arg, self._reference(arg, "Ref"))
             if name == "Fn::GetAtt":
-                return att(*arg) if isinstance(arg, list) else att(*arg.split(".", 1))
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._reference(logical_id, attribute)
             if name == "Fn::Join":
                 return arg[0].join(str(self.render(part, role)) for part in arg[1])
             if name == "Fn::ImportValue":
@@ -76,6 +100,14 @@ class Templates:
             if name == "Fn::Split":
                 return str(self.render(arg[1], role)).split(arg[0])
         return {k: self.render(v, role) for k, v in value.items()}
+
+    def _reference(self, logical_id: str, attribute: str) -> str:
+        symbolic = ref(logical_id) if attribute == "Ref" else att(logical_id, attribute)
+        if not self.concrete:
+            return symbolic
+        located = self.find(symbolic)
+        pattern = CONCRETE.get((located.resource["Type"], attribute)) if located else None
+        return pattern.format(n=logical_id.lower()) if pattern else symbolic
 
     def resources(self, resource_type: str | None = None) -> Iterator[Located]:
         for role, template in self.app.templates.items():

@@ -104,10 +104,14 @@ def _pass_role_and_encrypt(
     state_machine.add_to_role_policy(
         iam.PolicyStatement(
             sid=f"Encrypt{storage}Storage",
-            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            actions=["kms:CreateGrant"],
             resources=[key.key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+    )
+    # DescribeKey apart: it never carries kms:GrantIsForAWSResource, so under that condition it was dead.
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(sid=f"Describe{storage}Key", actions=["kms:DescribeKey"], resources=[key.key_arn])
     )
 
 
