@@ -1,8 +1,8 @@
 """parliament over every policy the templates hold: identity, key, queue, topic and bucket policies.
 
 Every finding is either fixed or accepted in stacks/iam_lint_accepted.yaml with its reason; an accepted
-entry that matches nothing any more is reported too, so the file stays reviewed. docs/permissions.md
-says why parliament.
+entry that matches nothing any more is reported too, so the file stays reviewed.
+docs/permission_gates.md says why parliament.
 """
 
 from __future__ import annotations
