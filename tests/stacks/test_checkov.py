@@ -20,7 +20,7 @@ CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 @pytest.fixture(scope="session")
 def checkov() -> Path:
     if not CHECKOV.exists():
-        made = subprocess.run(["make", "-s", ".stamps/checkov"], cwd=REPO_ROOT, capture_output=True, text=True)
+        made = subprocess.run(["make", "-s", "-B", ".stamps/checkov"], cwd=REPO_ROOT, capture_output=True, text=True)
         if made.returncode != 0 or not CHECKOV.exists():
             pytest.skip(f"checkov's venv could not be created by `make .stamps/checkov`: {made.stderr[-400:]}")
     return CHECKOV

@@ -180,6 +180,98 @@ def test_access_log_delivery_is_allowed(each_env: SynthesizedApp) -> None:
         assert [s for s in granting if _scoped(s, delivery)], bucket.logical_id
 
 
+# What a role needs to deliver to a destination of each type.
+ROLE_ACTION = {
+    "AWS::StepFunctions::StateMachine": "states:StartExecution",
+    "AWS::Lambda::Function": "lambda:InvokeFunction",
+    **SEND_ACTION,
+}
+
+
+@dataclass(frozen=True)
+class RoleDelivery:
+    """A delivery made with a role: a rule's target role, a function's role for its destinations and DLQ."""
+
+    role: str
+    destination: Located
+    arn: str  # the destination's ARN, as rendered
+
+
+def _arn_of(t: Templates, located: Located) -> str:
+    by_ref = located.resource["Type"] in ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic")
+    return f"<{located.logical_id}>" if by_ref else f"<{located.logical_id}.Arn>"
+
+
+def role_deliveries(t: Templates) -> list[RoleDelivery]:
+    found = []
+
+    def add(role_arn: str, destination_arn: str) -> None:
+        destination = t.find(destination_arn)
+        if destination and destination.resource["Type"] in ROLE_ACTION:
+            found.append(RoleDelivery(role_arn.strip("<>").removesuffix(".Arn"), destination, _arn_of(t, destination)))
+
+    for rule in t.resources("AWS::Events::Rule"):
+        for target in t.props(rule).get("Targets", []):
+            if "RoleArn" in target:
+                add(target["RoleArn"], target["Arn"])
+    functions = {f.logical_id: t.props(f) for f in t.resources("AWS::Lambda::Function")}
+    for config in t.resources("AWS::Lambda::EventInvokeConfig"):
+        props = t.props(config)
+        function = functions[props["FunctionName"].strip("<>")]
+        for outcome in props.get("DestinationConfig", {}).values():
+            add(function["Role"], outcome["Destination"])
+    for function in functions.values():
+        if "TargetArn" in function.get("DeadLetterConfig", {}):
+            add(function["Role"], function["DeadLetterConfig"]["TargetArn"])
+    return found
+
+
+def _role_problems(t: Templates, delivery: RoleDelivery) -> list[str]:
+    statements = t.identity_statements().get(delivery.role, [])
+    action = ROLE_ACTION[delivery.destination.resource["Type"]]
+    problems = (
+        [] if allowing(statements, action, delivery.arn) else [f"{delivery.role} may not {action} {delivery.arn}"]
+    )
+    key_property = KEY_PROPERTY.get(delivery.destination.resource["Type"])
+    key_arn = t.props(delivery.destination).get(key_property) if key_property else None
+    if key_arn:
+        problems += [
+            f"{delivery.role} may not {a} with {key_arn}"
+            for a in ("kms:GenerateDataKey", "kms:Decrypt")
+            if not allowing(statements, a, key_arn)
+        ]
+    return problems
+
+
+def test_every_delivery_made_with_a_role_is_allowed(each_env: SynthesizedApp) -> None:
+    t = Templates(each_env)
+    found = role_deliveries(t)
+    assert any(d.destination.resource["Type"] == "AWS::StepFunctions::StateMachine" for d in found)
+    assert sorted({p for d in found for p in _role_problems(t, d)}) == []
+
+
+def test_every_rule_may_invoke_its_function_targets(each_env: SynthesizedApp) -> None:
+    """A Lambda target without a role is invoked by EventBridge: the function's policy names the rule."""
+    t = Templates(each_env)
+    permissions = [t.props(p) for p in t.resources("AWS::Lambda::Permission")]
+    missing = []
+    for rule in t.resources("AWS::Events::Rule"):
+        for target in t.props(rule).get("Targets", []):
+            function = t.find(target["Arn"])
+            if "RoleArn" in target or not function or function.resource["Type"] != "AWS::Lambda::Function":
+                continue
+            allowed = any(
+                p["Principal"] == "events.amazonaws.com"
+                and p["Action"] == "lambda:InvokeFunction"
+                and p["FunctionName"] == target["Arn"]
+                and p.get("SourceArn") == f"<{rule.logical_id}.Arn>"
+                for p in permissions
+            )
+            if not allowed:
+                missing.append(f"{rule.logical_id} -> {function.logical_id}")
+    assert missing == []
+
+
 @pytest.mark.parametrize("service", ["events.amazonaws.com", "cloudwatch.amazonaws.com"])
 def test_the_check_catches_a_missing_key_grant(dev: SynthesizedApp, service: str) -> None:
     """The gate is live: without the key's statements for a service, its deliveries are reported."""
