@@ -36,11 +36,13 @@ class EncryptionKey(Construct):
         )
         # Services that write to the pipeline's encrypted destinations need a data key: CloudWatch alarms
         # publish to the SNS topic, EventBridge sends undeliverable events to the SQS dead-letter queue (an
-        # AWS-managed key could not be used by EventBridge at all). Scoped to this account's alarms and rules:
-        # naming the rules themselves would make this stack depend on the pipeline stack.
-        for sid, service, resource in (
-            ("AllowCloudWatchAlarmsToPublishToEncryptedTopics", "cloudwatch", "alarm:*"),
-            ("AllowEventBridgeToSendToEncryptedQueues", "events", "rule/*"),
+        # AWS-managed key could not be used by EventBridge at all). Scoped to this account with
+        # aws:SourceAccount, the condition both services' guides give for key policies; the topic and queue
+        # policies name the alarms and rules themselves (naming them here would make this stack depend on
+        # the pipeline stack).
+        for sid, service in (
+            ("AllowCloudWatchAlarmsToPublishToEncryptedTopics", "cloudwatch"),
+            ("AllowEventBridgeToSendToEncryptedQueues", "events"),
         ):
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -48,11 +50,6 @@ class EncryptionKey(Construct):
                     principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=["*"],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                        "ArnLike": {
-                            "aws:SourceArn": f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
-                        },
-                    },
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
                 )
             )
