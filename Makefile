@@ -25,6 +25,13 @@ $(STAMPS)/python: requirements.txt requirements-dev.txt lambdas/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
 
+# checkov has many dependencies of its own: its own venv, so it cannot move the project's pins.
+CHECKOV_VENV := .venv-checkov
+$(STAMPS)/checkov: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@mkdir -p $(STAMPS) && touch $@
+
 $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
@@ -49,12 +56,13 @@ stop: setup ## Stop the local endpoints `make run` left serving
 bench-local: setup ## Wall time of each state of the default local run (tuning 8 jobs, 2 at a time)
 	$(PY) -m local_runner bench
 
-test: setup ## Run the whole test suite
+test: setup $(STAMPS)/checkov ## Run the whole test suite
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: synth ## Ruff over the code, cfn-lint over the synthesized templates
+lint: synth $(STAMPS)/checkov ## Ruff over the code; cfn-lint and checkov over the synthesized templates
 	$(PY) -m ruff check .
 	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/assembly-*/*.template.json
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -d ,$(wildcard cdk.out/assembly-*))
 
 bench: setup ## Serving benchmark: ours vs gunicorn+Flask vs MLflow under wrk (installs wrk if missing)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Stack
 from constructs import IConstruct
 
+from stacks.checkov_skips import skip_checkov
 from stacks.nag import acknowledge
+
+if TYPE_CHECKING:
+    from stacks.storage_stack import StorageStack
 
 SAGEMAKER_ARN = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
 PER_RUN_NAMES = "job names are generated per run by the prepare-run function, so they are matched by type"
 S3_GRANT = "CDK's S3 grant action groups, on the stated prefixes only"
 KMS_GRANT = "KMS data-key actions, on the pipeline's own key only"
-AUTOSCALING = (
-    "Application Auto Scaling registration and target tracking (and the CloudWatch alarms it manages) "
-    "support no resource-level permissions; the service-linked role is limited by iam:AWSServiceName"
+SCALABLE_TARGETS = (
+    "Scalable-target ARNs carry an id Application Auto Scaling generates; the statement is limited to "
+    "SageMaker variants by application-autoscaling:service-namespace and scalable-dimension"
 )
+TRACKING_ALARMS = "Target tracking names its alarms TargetTracking-endpoint/<endpoint>/<generated suffix>"
 XRAY_AND_LIST = (
     "X-Ray trace segments and sagemaker:ListEndpoints support no resource-level permissions; "
     "cloudwatch:PutMetricData and ecr:GetAuthorizationToken neither (PutMetricData is limited by namespace)"
@@ -29,14 +36,21 @@ NO_RESERVED_CONCURRENCY = (
     "are one per execution step, far below any limit"
 )
 CDK_INLINE = "CDK grants produce per-role policies scoped to this stack's resources; managed policies would be shared"
+SYNCHRONOUS = "Invoked synchronously by a state machine, which retries and catches its errors"
+CUSTOM_RESOURCE = "A CloudFormation custom resource: CloudFormation reports its failure"
+PLAIN_ENVIRONMENT = (
+    "The environment holds bucket and endpoint names and the run defaults, no credential (detect-secrets' "
+    "entropy heuristic); the functions get credentials from their roles"
+)
 RUNTIME = (
     "python3.13 matches the pinned AWS-managed Powertools layer (AWSLambdaPowertoolsPythonV3-python313); "
     "raise both together"
 )
 
 
-def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
+def acknowledge_pipeline_findings(stack: Stack, *, storage: StorageStack, endpoint_name: str) -> None:
     storage_stack = storage.stack_name
+    group = storage.model_registry.group_name
     storage_exports = f"{storage_stack}:ExportsOutputFnGetAtt"
     artifacts = f"{storage_exports}ArtifactsBucket88671897Arn65502B7F"
     data = f"{storage_exports}DataBucketE6B0FAA8Arn3FF3A9FF"
@@ -74,10 +88,10 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
     )
     approval = stack.node.try_find_child("Approval")
     for workflow in ["Workflow/StateMachine"] + (["Approval/StateMachine"] if approval else []):
-        _acknowledge_workflow_role(node(workflow), storage_stack, artifacts)
+        _acknowledge_workflow_role(node(workflow), group, artifacts, endpoint_name)
     scoring = stack.node.try_find_child("Scoring")
     if scoring:
-        _acknowledge_scoring_role(node("Scoring/StateMachine"), storage_stack)
+        _acknowledge_scoring_role(node("Scoring/StateMachine"), group)
     functions = ["PrepareRun", "FailureHandler"] + (["PrepareScoring"] if scoring else [])
     for name in functions:
         acknowledge(
@@ -89,13 +103,18 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             ("AwsSolutions-L1", RUNTIME),
             ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
         )
+    for name in functions:
+        skip_checkov(
+            node(f"Functions/{name}"),
+            ("CKV_AWS_117", NO_VPC),
+            ("CKV_AWS_115", NO_RESERVED_CONCURRENCY),
+            ("CKV_AWS_45", PLAIN_ENVIRONMENT),
+        )
     for name in ("PrepareRun", "PrepareScoring") if scoring else ("PrepareRun",):
+        skip_checkov(node(f"Functions/{name}"), ("CKV_AWS_116", SYNCHRONOUS))
         acknowledge(
             node(f"Functions/{name}"),
-            (
-                "NIST.800.53.R5-LambdaDLQ",
-                "Invoked synchronously by a state machine, which retries and catches its errors",
-            ),
+            ("NIST.800.53.R5-LambdaDLQ", SYNCHRONOUS),
         )
     acknowledge(
         node("Functions/FailureHandler"),
@@ -127,20 +146,24 @@ def acknowledge_pipeline_findings(stack: Stack, *, storage: Stack) -> None:
             "History of the scoring workflow's executions only",
         ),
     )
-    ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
     acknowledge(
-        ecr_copy,
+        node("TrainingImage/PublishRole"),
         (
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "cdk-ecr-deployment's deploy-time copy function: logs only",
         ),
         (
             "AwsSolutions-IAM5[Resource::*]",
-            "cdk-ecr-deployment reads the CDK asset repository and needs "
-            "ecr:GetAuthorizationToken, which supports no resource",
+            "ecr:GetAuthorizationToken supports no resource; pulls and pushes are on the two repositories only",
         ),
-        ("NIST.800.53.R5-LambdaDLQ", "A CloudFormation custom resource: CloudFormation reports its failure"),
-        ("NIST.800.53.R5-CloudWatchLogGroupEncrypted", "cdk-ecr-deployment's own log group holds copy progress only"),
+    )
+    ecr_copy = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment"))
+    acknowledge(ecr_copy, ("NIST.800.53.R5-LambdaDLQ", CUSTOM_RESOURCE))
+    skip_checkov(
+        ecr_copy,
+        ("CKV_AWS_116", CUSTOM_RESOURCE),
+        ("CKV_AWS_117", f"cdk-ecr-deployment's copy function. {NO_VPC}"),
+        ("CKV_AWS_115", f"cdk-ecr-deployment's copy function, run once per deployment. {NO_RESERVED_CONCURRENCY}"),
     )
 
 
@@ -154,7 +177,7 @@ def _s3_and_kms() -> tuple[tuple[str, str], ...]:
     )
 
 
-def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifacts: str) -> None:
+def _acknowledge_workflow_role(machine: IConstruct, group: str, artifacts: str, endpoint_name: str) -> None:
     acknowledge(
         machine,
         *(
@@ -162,7 +185,7 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
             for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
         ),
         (
-            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]",
             "Model package versions are numbered by SageMaker within the pipeline's own group",
         ),
         (
@@ -173,7 +196,17 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
             "AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
         ),
-        ("AwsSolutions-IAM5[Resource::*]", f"{XRAY_AND_LIST}. {AUTOSCALING}"),
+        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:"
+            "<AWS::AccountId>:scalable-target/*]",
+            SCALABLE_TARGETS,
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:"
+            f"TargetTracking-endpoint/{endpoint_name}/*]",
+            TRACKING_ALARMS,
+        ),
         (
             "AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]",
             "CDK's LambdaInvoke grant: the function and its versions",
@@ -181,7 +214,7 @@ def _acknowledge_workflow_role(machine: IConstruct, storage_stack: str, artifact
     )
 
 
-def _acknowledge_scoring_role(machine: IConstruct, storage_stack: str) -> None:
+def _acknowledge_scoring_role(machine: IConstruct, group: str) -> None:
     acknowledge(
         machine,
         *(
@@ -189,7 +222,7 @@ def _acknowledge_scoring_role(machine: IConstruct, storage_stack: str) -> None:
             for kind in ("transform-job", "model")
         ),
         (
-            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{storage_stack.lower()}-models/*]",
+            f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]",
             "Model package versions are numbered by SageMaker within the pipeline's own group",
         ),
         (

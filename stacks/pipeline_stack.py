@@ -37,7 +37,7 @@ class PipelineStack(Stack):
         super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
         # The endpoint is created by the workflow at run time, so its name is the workflow's to choose.
         endpoint_name = f"{self.stack_name.lower()}-endpoint"[:63]
-        image = TrainingImage(self, "TrainingImage", repository=storage.repository)
+        image = TrainingImage(self, "TrainingImage", repository=storage.repository, key=storage.key)
         sagemaker_role = SageMakerExecutionRole(
             self,
             "SageMakerExecution",
@@ -98,8 +98,13 @@ class PipelineStack(Stack):
         )
         self.state_machine = workflow.state_machine
         self.state_machine.node.add_dependency(image.publish)  # no run before its image is in the repository
+        rollback_alarms = endpoint_alarms.rollback_alarm_arns
         grant_workflow_calls(
-            self.state_machine, sagemaker_role=sagemaker_role, key=storage.key, endpoint_name=endpoint_name
+            self.state_machine,
+            sagemaker_role=sagemaker_role,
+            key=storage.key,
+            endpoint_name=endpoint_name,
+            rollback_alarm_arns=rollback_alarms,
         )
         machines = {"": self.state_machine}
         if config.pipeline.model_approval_status == "PendingManualApproval":
@@ -117,6 +122,7 @@ class PipelineStack(Stack):
                 sagemaker_role=sagemaker_role,
                 key=storage.key,
                 endpoint_name=endpoint_name,
+                rollback_alarm_arns=rollback_alarms,
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
@@ -178,7 +184,7 @@ class PipelineStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
-        acknowledge_pipeline_findings(self, storage=storage)
+        acknowledge_pipeline_findings(self, storage=storage, endpoint_name=endpoint_name)
 
     def _grant_failure_handler(
         self, functions: PipelineFunctions, endpoint_name: str, machines: list[sfn.IStateMachine]

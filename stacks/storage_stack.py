@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
+from stacks.checkov_skips import skip_checkov
 from stacks.components.encryption_key import EncryptionKey
 from stacks.components.image_repository import ImageRepository
 from stacks.components.model_registry import ModelRegistry
@@ -31,6 +32,10 @@ class StorageStack(Stack):
             self, "AccessLogs", current_version_expiration_days=storage.access_log_expiration_days, **lifecycle
         )
         self.access_logs_bucket = access_logs.bucket
+        skip_checkov(
+            access_logs.bucket,
+            ("CKV_AWS_18", "This is the server access log target; logging it into itself would loop."),
+        )
         acknowledge(
             access_logs,
             ("AwsSolutions-S1", "This is the server access log target; logging it into itself would loop."),
@@ -78,7 +83,10 @@ class StorageStack(Stack):
             value=self.artifacts_bucket.bucket_name,
             description="Runs (runs/<id>/), failure records (failures/), data capture",
         )
-        self.model_registry = ModelRegistry(self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models")
+        generation = "" if storage.generation == 1 else f"-g{storage.generation}"
+        self.model_registry = ModelRegistry(
+            self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models{generation}"
+        )
         acknowledge(
             self,
             (

@@ -37,14 +37,15 @@ def cdk_json_context() -> dict:
     return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
-def synthesize(environment: str, outdir: Path) -> SynthesizedApp:
+def synthesize(environment: str, outdir: Path, config=None) -> SynthesizedApp:
+    """`config`: an AppConfig to synthesize instead of config/<environment>.json."""
     import aws_cdk as cdk
 
     from stacks.app_builder import build_app
     from stacks.config import load_config
 
     app = cdk.App(context={**cdk_json_context(), "env": environment}, outdir=str(outdir))
-    stage = build_app(app, [load_config(environment)])[environment]
+    stage = build_app(app, [config or load_config(environment)])[environment]
     assembly = app.synth().get_nested_assembly(stage.artifact_id)
     templates = {role: assembly.get_stack_artifact(stack.artifact_id).template for role, stack in stage.stacks.items()}
     names = {role: stack.artifact_id for role, stack in stage.stacks.items()}

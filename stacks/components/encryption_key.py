@@ -9,7 +9,7 @@ from constructs import Construct
 
 
 class EncryptionKey(Construct):
-    """A rotating symmetric key; CloudWatch Logs may use it for the pipeline's log groups.
+    """A rotating symmetric key; CloudWatch Logs, alarms and EventBridge may use it for what they deliver.
 
     The logs grant lives here, in the stateful stack, because a key policy that names a log group
     created by a later stack would make the two stacks depend on each other.
@@ -34,13 +34,22 @@ class EncryptionKey(Construct):
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},
             )
         )
-        # Alarms publish to the pipeline's encrypted SNS topic: CloudWatch needs a data key for that.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopics",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        # Services that write to the pipeline's encrypted destinations need a data key: CloudWatch alarms
+        # publish to the SNS topic, EventBridge sends undeliverable events to the SQS dead-letter queue (an
+        # AWS-managed key could not be used by EventBridge at all). Scoped to this account with
+        # aws:SourceAccount, the condition both services' guides give for key policies; the topic and queue
+        # policies name the alarms and rules themselves (naming them here would make this stack depend on
+        # the pipeline stack).
+        for sid, service in (
+            ("AllowCloudWatchAlarmsToPublishToEncryptedTopics", "cloudwatch"),
+            ("AllowEventBridgeToSendToEncryptedQueues", "events"),
+        ):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                )
             )
-        )

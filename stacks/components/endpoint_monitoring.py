@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -84,6 +84,16 @@ class EndpointAlarms(Construct):
     def rollback_alarm_names(self) -> list[str]:
         return [self.errors.alarm_name, self.latency.alarm_name]
 
+    @property
+    def rollback_alarm_arns(self) -> list[str]:
+        """Built from the names, as SageMaker's auto-rollback reads the alarms by name."""
+        return [
+            Stack.of(self).format_arn(
+                service="cloudwatch", resource="alarm", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for name in self.rollback_alarm_names
+        ]
+
     def grant_read_rollback_alarms(self, grantee: iam.IGrantable) -> None:
         """SageMaker reads the auto-rollback alarms during a rollout as the endpoint's execution role ("Ensure
         that your IAM execution role has permission to perform cloudwatch:DescribeAlarms on the auto-rollback
@@ -91,7 +101,7 @@ class EndpointAlarms(Construct):
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["cloudwatch:DescribeAlarms"],
-            resource_arns=[alarm.alarm_arn for alarm in (self.errors, self.latency)],
+            resource_arns=self.rollback_alarm_arns,
         )
 
 

@@ -3,14 +3,22 @@
 `DockerImageAsset` builds and pushes to the CDK bootstrap repository at deploy time (synth needs no
 Docker); `ECRDeployment` then copies it into the project's KMS-encrypted, immutable-tag repository under
 the asset hash as its tag, so the tag is content-addressed and never reused.
+
+The copy runs as our own role: pull from the asset repository, push to ours, nothing else. The construct
+adds `ecr:*` and `s3:GetObject` on `*` to whatever role it runs as; it gets an immutable view of the role,
+so those statements are dropped. Its log group (the function's, created by CDK) is encrypted with our key.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
 from constructs import Construct
 
@@ -18,7 +26,7 @@ TRAINING_CODE = Path(__file__).resolve().parents[2] / "training_code"
 
 
 class TrainingImage(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, repository: ecr.IRepository) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, repository: ecr.IRepository, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         asset = ecr_assets.DockerImageAsset(
             self,
@@ -29,9 +37,31 @@ class TrainingImage(Construct):
         )
         self.tag = asset.asset_hash
         self.image_uri = f"{repository.repository_uri}:{self.tag}"
+        self.role = iam.Role(
+            self,
+            "PublishRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Copies the training image from the CDK asset repository into the pipeline's repository",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
+        )
+        asset.repository.grant_pull(self.role)
+        repository.grant_pull_push(self.role)
         self.publish = ECRDeployment(
             self,
             "Publish",
             src=DockerImageName(asset.image_uri),
             dest=DockerImageName(self.image_uri),
+            role=self.role.without_policy_updates(),
         )
+        self.publish.node.add_dependency(self.role)  # its policy is in place before the copy runs
+        self._encrypt_function_logs(key)
+
+    def _encrypt_function_logs(self, key: kms.IKey) -> None:
+        """The copy function is a singleton at stack level; CDK creates its log group beside it."""
+        stack = Stack.of(self)
+        (function,) = [c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment")]
+        log_group = function.node.find_child("LogGroup").node.default_child
+        assert isinstance(log_group, logs.CfnLogGroup)
+        log_group.kms_key_id = key.key_arn

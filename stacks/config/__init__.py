@@ -30,6 +30,7 @@ from stacks.config.sections import (
     TuningConfig,
     _Section,
 )
+from stacks.config.timeouts import minimum_execution_minutes, task_timeouts
 
 __all__ = [
     "AllowedInstanceTypes",
@@ -177,7 +178,20 @@ class AppConfig(_Section):
                     f"{section_name}.instance_type {section.instance_type!r} must be one of "
                     f"allowed_instance_types.{kind}: {', '.join(allowed)}"
                 )
+        self._execution_outlasts_its_tasks()
         return self
+
+    def _execution_outlasts_its_tasks(self) -> None:
+        """The execution's timeout must not kill a run its tasks' own timeouts still allow."""
+        timeouts = task_timeouts(self.processing, self.training, self.tuning, self.endpoint.deployment)
+        minimum = minimum_execution_minutes(timeouts)
+        if self.pipeline.execution_timeout_minutes < minimum:
+            raise ValueError(
+                f"pipeline.execution_timeout_minutes {self.pipeline.execution_timeout_minutes} is shorter than the "
+                f"longest run the job limits allow ({timeouts.describe_longest_run()}): set it to at least "
+                f"{minimum}, or lower tuning.max_jobs, training.max_wait_seconds / max_runtime_seconds or "
+                "processing.max_runtime_seconds"
+            )
 
 
 def run_defaults(config: AppConfig) -> dict[str, Any]:

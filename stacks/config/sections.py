@@ -23,6 +23,10 @@ class StorageConfig(_Section):
     incomplete_upload_expiration_days: int = Field(7, ge=1, le=365)
     access_log_expiration_days: int = Field(365, ge=1, le=3650)
     untagged_image_expiration_days: int = Field(14, ge=1, le=3650)
+    # Retained resources with a fixed name (the model package group) outlive a teardown; raise this to
+    # build the environment again beside them (docs/pipeline.md, "Rebuilding an environment").
+    # 1 keeps the original names.
+    generation: int = Field(1, ge=1, le=999)
 
 
 class ProcessingConfig(_Section):

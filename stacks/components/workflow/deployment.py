@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.components.workflow.autoscaling import EndpointAutoscalingStates
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.config import EndpointAutoscaling, EndpointDeployment, ServerlessEndpoint
+from stacks.config.timeouts import blue_green_timeout_seconds
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -72,13 +73,11 @@ def deployment_config(shift: EndpointDeployment, alarm_names: list[str]) -> dict
         routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": shift.step_percent}
     elif shift.traffic_shift == "LINEAR":
         routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": shift.step_percent}
-    steps = 1 if shift.traffic_shift != "LINEAR" else -(-100 // shift.step_percent)
-    timeout = steps * shift.wait_seconds + shift.termination_wait_seconds + 1800
     return {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": routing,
             "TerminationWaitInSeconds": shift.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": min(max(timeout, 600), 28800),
+            "MaximumExecutionTimeoutInSeconds": blue_green_timeout_seconds(shift),
         },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarm_names]},
     }

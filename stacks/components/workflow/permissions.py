@@ -35,6 +35,7 @@ def grant_workflow_calls(
     sagemaker_role: iam.IRole,
     key: kms.IKey,
     endpoint_name: str,
+    rollback_alarm_arns: list[str],
     runs_jobs: bool = True,
 ) -> None:
     """Everything the workflow's CustomStates call; `runs_jobs=False` for the approval workflow (deploys only)."""
@@ -77,6 +78,12 @@ def grant_workflow_calls(
             resources=[arn("model", "*"), arn("endpoint-config", "*"), arn("endpoint", endpoint_name)],
         )
     )
+    # SageMaker's auto-rollback guide: whoever names rollback alarms in UpdateEndpoint may describe them.
+    add(
+        iam.PolicyStatement(
+            sid="ReadRollbackAlarms", actions=["cloudwatch:DescribeAlarms"], resources=rollback_alarm_arns
+        )
+    )
     # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
     key.grant_decrypt(state_machine)
     _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Endpoint")
@@ -103,8 +110,9 @@ def _pass_role_and_encrypt(
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
     )
+    # DescribeKey apart: it never carries kms:GrantIsForAWSResource, so under that condition it was dead.
     state_machine.add_to_role_policy(
-        iam.PolicyStatement(sid=f"Describe{storage}StorageKey", actions=["kms:DescribeKey"], resources=[key.key_arn])
+        iam.PolicyStatement(sid=f"Describe{storage}Key", actions=["kms:DescribeKey"], resources=[key.key_arn])
     )
 
 

@@ -7,7 +7,6 @@ Every task retries transient and capacity errors and routes anything else to the
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -24,8 +23,7 @@ from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
-
-SLACK_SECONDS = 1800  # queueing and provisioning on top of a job's own limit
+from stacks.config.timeouts import task_timeouts
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,8 @@ class PipelineWorkflow(Construct):
             failures=failures,
         )
 
-        processing_timeout = config.processing.max_runtime_seconds + SLACK_SECONDS
+        timeouts = task_timeouts(config.processing, config.training, config.tuning, config.endpoint.deployment)
+        processing_timeout = timeouts.processing
         process = self._job(
             "Process",
             jobs.processing_request(j),
@@ -65,8 +64,6 @@ class PipelineWorkflow(Construct):
         )
         failures.catch(process, step="Process", job_type="processing", job_name_path="$.run.jobs.process")
 
-        training = config.training
-        job_seconds = (training.max_wait_seconds if training.use_spot else training.max_runtime_seconds) + SLACK_SECONDS
         train = self._job(
             "Train",
             jobs.training_request(j),
@@ -78,11 +75,10 @@ class PipelineWorkflow(Construct):
                 "image": j.image_uri,
             },
             result_path="$.results.model",
-            timeout=job_seconds,
+            timeout=timeouts.training,
         )
         failures.catch(train, step="Train", job_type="training", job_name_path="$.run.jobs.train")
 
-        rounds = math.ceil(config.tuning.max_jobs / config.tuning.max_parallel_jobs)
         tune = self._job(
             "Tune",
             jobs.tuning_request(j),
@@ -95,7 +91,7 @@ class PipelineWorkflow(Construct):
                 "hyperparameters.$": "$.BestTrainingJob.TunedHyperParameters",
             },
             result_path="$.results.tuning",
-            timeout=rounds * job_seconds + SLACK_SECONDS,
+            timeout=timeouts.tuning,
         )
         failures.catch(tune, step="Tune", job_type="tuning", job_name_path="$.run.jobs.tune")
         # The tuning result names the best job, not its artifact: SageMaker writes it under the output path.

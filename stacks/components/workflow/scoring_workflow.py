@@ -23,8 +23,7 @@ from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
-
-SLACK_SECONDS = 1800  # queueing and provisioning on top of the job's own limit
+from stacks.config.timeouts import SLACK_SECONDS
 
 
 @dataclass(frozen=True)
