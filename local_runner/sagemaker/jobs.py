@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import s3
+from . import lifetime
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -123,7 +124,14 @@ def run(
     with open(log_path, "wb") as log:
         if process.stop_requested.is_set():
             return Outcome(None, "", None, stopped=True)
-        popen = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lifetime.die_with_runner(),  # a job ends with its runner (this thread waits for it)
+        )
         process.popen = popen
         try:
             popen.wait(timeout=max_runtime)
