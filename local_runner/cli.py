@@ -14,10 +14,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import s3, scoring
+from . import rehearsal, s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, check_csv, default_dataset
 from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
+from .sagemaker import lifetime
 from .template import Assembly, TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
@@ -73,6 +74,15 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
+        if name == "run":
+            cmd.add_argument(
+                "--fault",
+                action="append",
+                type=rehearsal.parse,
+                default=[],
+                metavar="NAME[:ARG]",
+                help="rehearse a failure, repeatable: " + rehearsal.describe(),
+            )
     scoring.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
@@ -172,7 +182,9 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
     t1 = time.perf_counter()
+    faults = getattr(args, "fault", [])
     cloud = LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log")
+    api_faults = rehearsal.inject(cloud.faults, faults)
     with cloud:
         arns = cloud.deploy(assembly)
         bucket = pipeline.data_bucket()
@@ -189,14 +201,22 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         )
         timings["start"] = time.perf_counter() - t1
         console.print(f"Input: {json.dumps(payload)}")
+        for fault in faults:
+            console.print(f"[yellow bold]Fault injected[/]: {fault} — {rehearsal.SCENARIOS[fault.name].help}")
         from .progress import follow
 
+        before, started = rehearsal.snapshot(cloud), time.time()
         arn = cloud.start_execution(arns[pipeline.state_machine_id], payload)
         result = follow(cloud, arn, payload, console)
         timings["execution"] = result.seconds
         t2 = time.perf_counter()
         facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
         timings["first_prediction"] = time.perf_counter() - t2
+        outcome = rehearsal.Outcome(cloud, result, started, before, api_faults)
+        for fault, lines in rehearsal.report(outcome, faults):
+            console.print(f"[yellow bold]Fault {fault}[/]: what the pipeline did")
+            for line in lines:
+                console.print(f"  • {line}", highlight=False)
     timings["total"] = time.perf_counter() - t0
     if bench:
         _bench_report(console, result, timings, state_dir)
@@ -232,12 +252,18 @@ def _bench_report(console: Console, result, timings: dict[str, float], state_dir
 def stop(args: argparse.Namespace) -> int:
     console = Console()
     runner_dir = args.state_dir.resolve() / "runner"
-    if not (runner_dir / "sagemaker" / "state.json").exists():
+    stopped: list[str] = []
+    if (runner_dir / "sagemaker" / "state.json").exists():
+        with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
+            stopped = cloud.sagemaker.stop_endpoints(delete=True)
+    # and whatever no record names: a server started by a runner killed before its record was written
+    strays = lifetime.terminate(lifetime.started_under(runner_dir / "sagemaker"))
+    if stopped:
+        console.print(f"Stopped: {', '.join(stopped)}")
+    if strays:
+        console.print(f"Stopped {len(strays)} process(es) no record named: pid {', '.join(map(str, strays))}")
+    if not stopped and not strays:
         console.print("No local endpoints.")
-        return 0
-    with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
-        stopped = cloud.sagemaker.stop_endpoints(delete=True)
-    console.print(f"Stopped: {', '.join(stopped) or 'nothing'}")
     return 0
 
 
