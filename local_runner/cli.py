@@ -75,14 +75,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
         if name == "run":
-            cmd.add_argument(
-                "--fault",
-                action="append",
-                type=rehearsal.parse,
-                default=[],
-                metavar="NAME[:ARG]",
-                help="rehearse a failure, repeatable: " + rehearsal.describe(),
-            )
+            rehearsal.add_option(cmd)
     scoring.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
@@ -201,8 +194,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         )
         timings["start"] = time.perf_counter() - t1
         console.print(f"Input: {json.dumps(payload)}")
-        for fault in faults:
-            console.print(f"[yellow bold]Fault injected[/]: {fault} — {rehearsal.SCENARIOS[fault.name].help}")
+        rehearsal.announce(console, faults)
         from .progress import follow
 
         before, started = rehearsal.snapshot(cloud), time.time()
@@ -212,11 +204,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         t2 = time.perf_counter()
         facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
         timings["first_prediction"] = time.perf_counter() - t2
-        outcome = rehearsal.Outcome(cloud, result, started, before, api_faults)
-        for fault, lines in rehearsal.report(outcome, faults):
-            console.print(f"[yellow bold]Fault {fault}[/]: what the pipeline did")
-            for line in lines:
-                console.print(f"  • {line}", highlight=False)
+        rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), faults)
     timings["total"] = time.perf_counter() - t0
     if bench:
         _bench_report(console, result, timings, state_dir)

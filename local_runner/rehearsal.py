@@ -255,6 +255,13 @@ SCENARIOS: dict[str, Scenario] = {
         lambda faults, arg: faults.fail_endpoint("*", arg),
         _endpoint_report,
     ),
+    "transform-failure": Scenario(
+        "every batch transform job fails with REASON (the `score` command runs one)",
+        "REASON",
+        f"ClientError: {INJECTED}",
+        lambda faults, arg: faults.fail_job("transform", "*", arg),
+        _job_report("transform", "transform_jobs", "TransformJobStatus"),
+    ),
     "alarm-breach": Scenario(
         "the CloudWatch alarms matching PATTERN go to ALARM when the next update's new fleet takes traffic",
         "PATTERN",
@@ -295,6 +302,30 @@ def parse(value: str) -> Fault:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"--fault {name}:{fault.arg}: {error}") from None
     return fault
+
+
+def add_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--fault",
+        action="append",
+        type=parse,
+        default=[],
+        metavar="NAME[:ARG]",
+        help="rehearse a failure, repeatable: " + describe(),
+    )
+
+
+def announce(console: Any, chosen: list[Fault]) -> None:
+    for fault in chosen:
+        console.print(f"[yellow bold]Fault injected[/]: {fault} — {SCENARIOS[fault.name].help}", highlight=False)
+
+
+def tell(console: Any, outcome: Outcome, chosen: list[Fault]) -> None:
+    """After the run: per fault, what the pipeline did about it."""
+    for fault, lines in report(outcome, chosen):
+        console.print(f"[yellow bold]Fault {fault}[/]: what the pipeline did", highlight=False)
+        for line in lines:
+            console.print(f"  • {line}", highlight=False)
 
 
 def inject(faults: Faults, chosen: list[Fault]) -> dict[Fault, ApiFault]:

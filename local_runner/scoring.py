@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from rich.console import Console
 
-from . import s3
+from . import rehearsal, s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
 from .pipeline import Pipeline, load_assembly
@@ -37,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     cmd.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly (e.g. cdk.out) as it is")
     cmd.add_argument("--state-dir", type=Path, default=state_dir, help="local S3 and SageMaker state (.local/)")
     cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
+    rehearsal.add_option(cmd)
 
 
 def score(args: argparse.Namespace) -> int:
@@ -58,7 +60,9 @@ def score(args: argparse.Namespace) -> int:
     pipeline = Pipeline.find(assembly, env=args.env)
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
-    with LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log") as cloud:
+    cloud = LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log")
+    api_faults = rehearsal.inject(cloud.faults, args.fault)
+    with cloud:
         arns = cloud.deploy(assembly)
         uri = f"s3://{pipeline.data_bucket()}/scoring/{data.name}"
         s3.upload_file(data, uri)
@@ -66,7 +70,10 @@ def score(args: argparse.Namespace) -> int:
         if args.model_package_arn:
             payload["model_package_arn"] = args.model_package_arn
         console.print(f"Input: {json.dumps(payload)}")
+        rehearsal.announce(console, args.fault)
+        before, started = rehearsal.snapshot(cloud), time.time()
         result = follow(cloud, cloud.start_execution(arns[scoring_ids[0]], payload), payload, console)
+        rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), args.fault)
         if result.status != "SUCCEEDED":
             console.print(f"[red bold]Scoring {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
             if result.error == "NoApprovedModel":

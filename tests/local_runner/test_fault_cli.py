@@ -27,7 +27,11 @@ def cli(pipeline_assembly, dataset, tmp_path, monkeypatch, capsys):
         code = main(["run", *common, "--data", str(dataset), "--no-tuning", *options])
         return code, capsys.readouterr().out
 
-    run.state = state
+    def score(*options: str) -> tuple[int, str]:
+        code = main(["score", *common, *options])
+        return code, capsys.readouterr().out
+
+    run.state, run.score = state, score
     yield run
     main(["stop", "--state-dir", str(state)])
 
@@ -97,3 +101,13 @@ def test_a_failed_job_names_the_job_and_the_failure_handler(fault, options, line
     assert code == 1
     assert line in out and ": Failed with " in out, out[-3000:]
     assert "the execution FAILED after the failure handler ran" in out, out[-3000:]
+
+
+def test_score_rehearses_a_failed_transform_job(cli):
+    code, out = cli()
+    assert code == 0, out[-3000:]
+    code, out = cli.score("--fault", "transform-failure")
+    assert code == 1, out[-3000:]
+    assert "Fault injected: transform-failure:ClientError: Injected by --fault" in out
+    assert re.search(r"transform job\(s\) \S+: Failed with 'ClientError: Injected by --fault'", out), out[-3000:]
+    assert "the execution FAILED" in out
