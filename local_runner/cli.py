@@ -164,6 +164,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     if args.fresh and runner_dir.exists():
         with LocalCloud(runner_dir, restart_endpoints=False) as old:
             old.sagemaker.stop_endpoints()
+        lifetime.terminate(lifetime.started_under(runner_dir / "sagemaker"))  # once forgotten, never found again
         import shutil
 
         shutil.rmtree(runner_dir)

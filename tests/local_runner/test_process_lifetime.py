@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local_runner.cli import main
 from local_runner.pipeline import REPO_ROOT
 from local_runner.sagemaker import endpoints
 
@@ -176,11 +177,11 @@ def test_an_endpoint_server_started_before_the_kill_is_on_record_and_stop_ends_i
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 
 
-def test_stop_finds_a_server_that_no_record_names(tmp_path, state_dir):
-    """A server whose record never reached the disk (a kill between its start and the write) is found by its
-    tree under the state directory."""
+def _unrecorded_server(state_dir: Path) -> psutil.Process:
+    """A process in an endpoint's tree that no record names, started by a process that exits at once (as a
+    runner killed between starting a server and writing its record): it is not our child."""
     server_dir = state_dir / "runner" / "sagemaker" / "endpoints" / "lost" / "0000"
-    # started by a process that exits at once, as a runner killed after starting a server: not our child
+    server_dir.mkdir(parents=True)
     launcher = subprocess.run(
         [
             sys.executable,
@@ -193,7 +194,25 @@ def test_stop_finds_a_server_that_no_record_names(tmp_path, state_dir):
         text=True,
         check=True,
     )
-    server = psutil.Process(int(launcher.stdout))
+    return psutil.Process(int(launcher.stdout))
+
+
+def _alive(process: psutil.Process) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+            return [process]
+    return []
+
+
+def test_stop_finds_a_server_that_no_record_names(state_dir):
+    server = _unrecorded_server(state_dir)
     output = _stop(state_dir)
-    assert not _gone(lambda: [server] if server.is_running() and server.status() != psutil.STATUS_ZOMBIE else [])
+    assert not _gone(lambda: _alive(server))
     assert str(server.pid) in output, output
+
+
+def test_a_fresh_run_ends_what_the_state_it_forgets_had_started(state_dir, tmp_path, capsys):
+    server = _unrecorded_server(state_dir)
+    # --fresh forgets the state first; the missing assembly then ends the run (exit 3) before anything starts
+    assert main(["run", "--fresh", "--state-dir", str(state_dir), "--cdk-out", str(tmp_path / "none")]) == 3
+    assert not _gone(lambda: _alive(server))
