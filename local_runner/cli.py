@@ -14,11 +14,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import s3, scoring
+from . import rehearsal, s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, check_csv, default_dataset
 from .permissions import report as permission_report
 from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
+from .sagemaker import lifetime
 from .template import Assembly, TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
@@ -75,6 +76,8 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
         permission_report.add_flag(cmd)
+        if name == "run":
+            rehearsal.add_option(cmd)
     scoring.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     if args.fresh and runner_dir.exists():
         with LocalCloud(runner_dir, restart_endpoints=False) as old:
             old.sagemaker.stop_endpoints()
+        lifetime.terminate(lifetime.started_under(runner_dir / "sagemaker"))  # once forgotten, never found again
         import shutil
 
         shutil.rmtree(runner_dir)
@@ -174,12 +178,14 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
     t1 = time.perf_counter()
+    faults = getattr(args, "fault", [])
     cloud = LocalCloud(
         runner_dir,
         time_scale=args.time_scale,
         lambda_log=runner_dir / "lambda.log",
         enforce_permissions=args.permission_checks,
     )
+    api_faults = rehearsal.inject(cloud.faults, faults)
     permission_report.announce(console, args.permission_checks)
     with cloud:
         arns = cloud.deploy(assembly)
@@ -197,14 +203,17 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         )
         timings["start"] = time.perf_counter() - t1
         console.print(f"Input: {json.dumps(payload)}")
+        rehearsal.announce(console, faults)
         from .progress import follow
 
+        before, started = rehearsal.snapshot(cloud), time.time()
         arn = cloud.start_execution(arns[pipeline.state_machine_id], payload)
         result = follow(cloud, arn, payload, console)
         timings["execution"] = result.seconds
         t2 = time.perf_counter()
         facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
         timings["first_prediction"] = time.perf_counter() - t2
+        rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), faults)
         permission_report.summarize(console, cloud.authorizer)
     timings["total"] = time.perf_counter() - t0
     if bench:
@@ -241,12 +250,18 @@ def _bench_report(console: Console, result, timings: dict[str, float], state_dir
 def stop(args: argparse.Namespace) -> int:
     console = Console()
     runner_dir = args.state_dir.resolve() / "runner"
-    if not (runner_dir / "sagemaker" / "state.json").exists():
+    stopped: list[str] = []
+    if (runner_dir / "sagemaker" / "state.json").exists():
+        with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
+            stopped = cloud.sagemaker.stop_endpoints(delete=True)
+    # and whatever no record names: a server started by a runner killed before its record was written
+    strays = lifetime.terminate(lifetime.started_under(runner_dir / "sagemaker"))
+    if stopped:
+        console.print(f"Stopped: {', '.join(stopped)}")
+    if strays:
+        console.print(f"Stopped {len(strays)} process(es) no record named: pid {', '.join(map(str, strays))}")
+    if not stopped and not strays:
         console.print("No local endpoints.")
-        return 0
-    with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
-        stopped = cloud.sagemaker.stop_endpoints(delete=True)
-    console.print(f"Stopped: {', '.join(stopped) or 'nothing'}")
     return 0
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from rich.console import Console
 
-from . import s3
+from . import rehearsal, s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
 from .permissions import report as permission_report
@@ -39,6 +40,7 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     cmd.add_argument("--state-dir", type=Path, default=state_dir, help="local S3 and SageMaker state (.local/)")
     cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
     permission_report.add_flag(cmd)
+    rehearsal.add_option(cmd)
 
 
 def score(args: argparse.Namespace) -> int:
@@ -61,12 +63,14 @@ def score(args: argparse.Namespace) -> int:
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
     permission_report.announce(console, args.permission_checks)
-    with LocalCloud(
+    cloud = LocalCloud(
         runner_dir,
         time_scale=args.time_scale,
         lambda_log=runner_dir / "lambda.log",
         enforce_permissions=args.permission_checks,
-    ) as cloud:
+    )
+    api_faults = rehearsal.inject(cloud.faults, args.fault)
+    with cloud:
         arns = cloud.deploy(assembly)
         uri = f"s3://{pipeline.data_bucket()}/scoring/{data.name}"
         s3.upload_file(data, uri)
@@ -74,7 +78,10 @@ def score(args: argparse.Namespace) -> int:
         if args.model_package_arn:
             payload["model_package_arn"] = args.model_package_arn
         console.print(f"Input: {json.dumps(payload)}")
+        rehearsal.announce(console, args.fault)
+        before, started = rehearsal.snapshot(cloud), time.time()
         result = follow(cloud, cloud.start_execution(arns[scoring_ids[0]], payload), payload, console)
+        rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), args.fault)
         if result.status != "SUCCEEDED":
             console.print(f"[red bold]Scoring {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
             if result.error == "NoApprovedModel":

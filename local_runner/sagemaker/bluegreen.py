@@ -139,6 +139,7 @@ class BlueGreen:
             "endpoints",
             name,
             green=dict(green),
+            launching=None,  # recorded as green in the same write: never off the record
             PendingDeploymentSummary={
                 "EndpointConfigName": config["EndpointConfigName"],
                 "ProductionVariants": variants.pending(config, status, message, time.time()),

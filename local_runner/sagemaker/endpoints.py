@@ -1,4 +1,9 @@
-"""Endpoint deployments: the real `serve` entry point on a free local port."""
+"""Endpoint deployments: the real `serve` entry point on a free local port.
+
+A server runs in its own session (its workers in its process group). An endpoint's server outlives the runner;
+a transform job's dies with it (lifetime.py). `on_spawn` hears of the process before it is healthy, so that the
+caller records it before anything can end the runner: a server nobody recorded is one `stop` must search for.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from .. import s3
+from . import lifetime
 from .jobs import fresh_dir
 
 PING_TIMEOUT = 60.0
@@ -46,16 +53,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child of this process is not alive
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+def alive(pid: int, directory: str | None = None) -> bool:
+    """A live process (a zombie is not), started in `directory` when that is given (see lifetime.is_running)."""
+    with contextlib.suppress(ChildProcessError):  # reap it if it is a child of this process that ended
+        os.waitpid(pid, os.WNOHANG)
+    return lifetime.is_running(pid, directory)
 
 
 def ping(port: int, timeout: float = 2.0) -> bool:
@@ -68,10 +70,11 @@ def ping(port: int, timeout: float = 2.0) -> bool:
 def stop(deployment: dict | None) -> None:
     if not deployment:
         return
-    pid = deployment.get("pid")
-    if pid and alive(pid):
+    pid, directory = deployment.get("pid"), deployment.get("directory")
+    if pid and alive(pid, directory):  # a recorded pid that now names another program is left alone
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGCONT)  # a stopped server handles its SIGTERM now
         deadline = time.monotonic() + 5
         while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -106,8 +109,12 @@ def start(
     environment: dict[str, str],
     cwd: Path,
     port: int | None = None,
+    *,
+    outlive_runner: bool = False,
+    on_spawn: Callable[[Deployment], None] | None = None,
 ) -> Deployment:
-    """Start `python -m training_code serve` and wait until /ping answers 200."""
+    """Start `python -m training_code serve` and wait until /ping answers 200. `outlive_runner`: an endpoint's
+    server, which keeps serving after the runner exits; otherwise it gets SIGTERM when the runner ends."""
     fresh_dir(directory)
     if model_data_url:
         extract_model(model_data_url, directory / "model")
@@ -132,10 +139,17 @@ def start(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # the endpoint outlives this run, like a real one
+        start_new_session=True,  # its own process group: stop() ends its workers with it
+        preexec_fn=None if outlive_runner else lifetime.die_with_runner(signal.SIGTERM),
     )
     log.close()
     deployment = Deployment(popen.pid, port, str(directory))
+    if on_spawn is not None:
+        try:
+            on_spawn(deployment)
+        except BaseException:
+            stop(deployment.to_dict())
+            raise
     deadline = time.monotonic() + PING_TIMEOUT
     while time.monotonic() < deadline:
         if popen.poll() is not None:

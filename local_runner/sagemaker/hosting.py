@@ -2,7 +2,9 @@
 
 An endpoint record keeps the fleet that serves in `local` ({pid, port, directory, url, config}) and, during
 a blue/green update, the new fleet in `green` with the share of traffic it takes (`weight`); InvokeEndpoint
-routes by that share. The update itself (traffic shifting, baking, auto-rollback) is in bluegreen.py.
+routes by that share. A fleet whose server is starting (not yet healthy) is in `launching`, recorded as soon
+as its process exists: whenever the runner ends, every server it started is on record for `stop`.
+The update itself (traffic shifting, baking, auto-rollback) is in bluegreen.py.
 """
 
 from __future__ import annotations
@@ -173,7 +175,11 @@ class Hosting:
         if workers is not None:
             environment["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(workers)
         directory = self.workdir / "endpoints" / name / secrets.token_hex(4)
-        fleet = endpoints.start(directory, data_url, environment, self.code_dir)
+
+        def record(server: endpoints.Deployment) -> None:
+            self.store.update("endpoints", name, launching=server.to_dict())
+
+        fleet = endpoints.start(directory, data_url, environment, self.code_dir, outlive_runner=True, on_spawn=record)
         return {**fleet.to_dict(), "url": fleet.url, "config": config["EndpointConfigName"]}, image
 
     def _deploy(self, name: str, config_name: str, mode: str, deployment: dict[str, Any] | None = None) -> None:
@@ -216,14 +222,21 @@ class Hosting:
         reports InService with the old config and a FailureReason (DescribeEndpoint's FailureReason: "the status
         is InService but update operation fails")."""
         status = "InService" if serving else "Failed"
-        self.store.update("endpoints", name, EndpointStatus=status, FailureReason=reason, PendingDeploymentSummary=None)
+        self.store.update(
+            "endpoints",
+            name,
+            EndpointStatus=status,
+            FailureReason=reason,
+            PendingDeploymentSummary=None,
+            launching=None,  # the server that failed to start is stopped
+        )
 
     def _serve(
         self, name: str, fleet: dict[str, Any], config: dict[str, Any], image: str | None, deployment: dict | None
     ) -> None:
         """`fleet` takes all traffic; the fleet it replaces, if any, is terminated before the endpoint is InService."""
         old = (self.store.get("endpoints", name) or {}).get("local") or {}
-        self.store.update("endpoints", name, local=fleet, green=None)
+        self.store.update("endpoints", name, local=fleet, green=None, launching=None)
         if old.get("pid") and old.get("pid") != fleet["pid"]:
             endpoints.discard(old)
         fields: dict[str, Any] = {
@@ -252,8 +265,8 @@ class Hosting:
 
     def op_delete_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
         record = self._endpoint(p["EndpointName"])
-        endpoints.stop(record.get("green"))
-        endpoints.stop(record.get("local"))
+        for fleet in _fleets(record):
+            endpoints.stop(fleet)
         self.store.delete("endpoints", p["EndpointName"])
         return {}
 
@@ -266,6 +279,9 @@ class Hosting:
         fleet stops and the old one keeps serving; a creation failed."""
         for record in self.store.values("endpoints"):
             name, status = record["EndpointName"], record["EndpointStatus"]
+            if record.get("launching"):  # a server that was starting when the runner ended
+                endpoints.stop(record["launching"])
+                self.store.update("endpoints", name, launching=None)
             if status == "Updating":
                 endpoints.stop(record.get("green"))
                 self.store.update(
@@ -304,8 +320,8 @@ class Hosting:
             self.endpoint_shutdown.clear()
         stopped = []
         for record in self.store.values("endpoints"):
-            endpoints.stop(record.get("green"))
-            endpoints.stop(record.get("local"))
+            for fleet in _fleets(record):
+                endpoints.stop(fleet)
             stopped.append(record["EndpointName"])
             if delete:
                 self.store.delete("endpoints", record["EndpointName"])
@@ -375,6 +391,11 @@ class Hosting:
         total = time.perf_counter() - started
         overhead = max(0.0, total - model_seconds)
         self.cloudwatch.publish_invocation(endpoint, variant, status, model_seconds * 1e6, overhead * 1e6)
+
+
+def _fleets(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The servers an endpoint record names: starting, new (green) and serving."""
+    return [fleet for fleet in (record.get("launching"), record.get("green"), record.get("local")) if fleet]
 
 
 def _bytes(body: Any) -> bytes:

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from .. import s3
 from ..validation import ServiceError
+from . import lifetime
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -126,7 +127,14 @@ def run(
     with open(log_path, "wb") as log:
         if process.stop_requested.is_set():
             return Outcome(None, "", None, stopped=True)
-        popen = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lifetime.die_with_runner(),  # a job ends with its runner (this thread waits for it)
+        )
         process.popen = popen
         try:
             popen.wait(timeout=max_runtime)

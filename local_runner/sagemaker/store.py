@@ -1,4 +1,8 @@
-"""SageMaker resource state: one JSON document, persisted between runs."""
+"""SageMaker resource state: one JSON document, persisted between runs.
+
+Every change is written through before the call returns (a temporary file, then os.replace): a runner killed
+with SIGKILL leaves the records of what it created, the endpoint servers above all, for `stop` and the next run.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class Store:
     def put(self, collection: str, name: str, record: dict[str, Any]) -> None:
         with self.lock:
             self.data[collection][name] = copy.deepcopy(record)
+            self._write()
             self.changed.notify_all()
 
     def update(self, collection: str, name: str, **fields: Any) -> dict[str, Any]:
@@ -55,6 +60,7 @@ class Store:
             record = self.data[collection][name]
             record.update(fields)
             record["LastModifiedTime"] = time.time()
+            self._write()
             self.changed.notify_all()
             return copy.deepcopy(record)
 
@@ -64,7 +70,8 @@ class Store:
 
     def delete(self, collection: str, name: str) -> None:
         with self.lock:
-            self.data[collection].pop(name, None)
+            if self.data[collection].pop(name, None) is not None:
+                self._write()
             self.changed.notify_all()
 
     def wait(self, timeout: float) -> None:
@@ -72,11 +79,16 @@ class Store:
             self.changed.wait(timeout)
 
     def save(self) -> None:
+        with self.lock:
+            self._write()
+
+    def _write(self) -> None:
+        """The whole document, atomically: readers see the previous version or this one, never a torn file.
+        Called with the lock held, so that versions reach the disk in the order they were made."""
         if self.path is None:
             return
-        with self.lock:
-            text = json.dumps(self.data, indent=1, sort_keys=True, default=str)
+        text = json.dumps(self.data, separators=(",", ":"), sort_keys=True, default=str)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, self.path)
