@@ -16,6 +16,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PY = sys.executable
 
 ROLE = {"Fn::GetAtt": ["SageMakerRole", "Arn"]}
+
+
+def engine_role() -> dict:
+    """A role that may do anything. Hand-written templates test the engine, not permissions (the synthesized
+    templates' permissions are checked in test_permissions.py); the local run denies a role it has no
+    policies for, as AWS would."""
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"Policies": [{"PolicyName": "engine", "PolicyDocument": allow_all}]},
+    }
+
+
 BUCKET = {"Fn::ImportValue": "Storage:DataBucketName"}
 
 
@@ -329,19 +342,7 @@ def write_assembly(directory: Path, max_jobs: int = 4, parallel: int = 2) -> Pat
     }
     pipeline = {
         "Resources": {
-            # The fixture tests the engine, not permissions (the synthesized templates' are checked in
-            # test_permissions.py): its one role may do anything.
-            "SageMakerRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "Policies": [
-                        {
-                            "PolicyName": "fixture",
-                            "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-                        }
-                    ]
-                },
-            },
+            "SageMakerRole": engine_role(),
             "Registry": {
                 "Type": "AWS::SageMaker::ModelPackageGroup",
                 "Properties": {"ModelPackageGroupName": "fixture-models"},

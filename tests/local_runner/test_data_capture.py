@@ -220,17 +220,20 @@ def test_the_approved_prod_endpoint_captures_to_the_artifacts_bucket(tmp_path, p
     with cloud:
         cloud.deploy(prod_assembly)
         try:
-            s3.ensure_bucket("fixture-models")
-            bucket, key = s3.split_uri(MODEL_URI)
+            # What the pipeline's execution role may read and pull: a run's artifact, the project's image.
+            artifacts = Pipeline.find(prod_assembly, env="prod").function_env()["ARTIFACTS_BUCKET"]
+            model_uri = f"s3://{artifacts}/runs/capture-test/output/model.tar.gz"
+            bucket, key = s3.split_uri(model_uri)
             s3.client().put_object(Bucket=bucket, Key=key, Body=model_artifact)
+            storage = next(stack for stack in prod_assembly.stacks.values() if stack.name.endswith("-Storage"))
+            repository = next(iter(storage.of_type("AWS::ECR::Repository")))
+            image = prod_assembly.resolver(storage).get_att(repository, "RepositoryUri") + ":1"
             sagemaker = cloud.client("sagemaker")
             [group] = cloud.sagemaker.store.values("model_package_groups")
             package = sagemaker.create_model_package(
                 ModelPackageGroupName=group["ModelPackageGroupName"],
                 InferenceSpecification={
-                    "Containers": [
-                        {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1", "ModelDataUrl": MODEL_URI}
-                    ],
+                    "Containers": [{"Image": image, "ModelDataUrl": model_uri}],
                     "SupportedContentTypes": ["text/csv"],
                     "SupportedResponseMIMETypes": ["application/json"],
                 },

@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from fixture_assembly import model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
+from fixture_assembly import engine_role, model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
 
 from local_runner import Assembly, s3
 from local_runner.sagemaker import endpoints
@@ -223,9 +223,10 @@ def _machine(resource: str, parameters: dict) -> dict:
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {
                     "DefinitionString": json.dumps(definition),
-                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
                 },
-            }
+            },
+            "Role": engine_role(),
         }
     }
 

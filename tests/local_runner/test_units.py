@@ -7,6 +7,7 @@ import json
 import boto3
 import botocore.exceptions
 import pytest
+from fixture_assembly import engine_role
 
 from local_runner import Assembly, LocalCloud
 from local_runner.cli import main
@@ -108,9 +109,10 @@ def test_state_machine_errors_are_named_as_step_functions_names_them(tmp_path):
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {
                     "DefinitionString": json.dumps(definition),
-                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
                 },
-            }
+            },
+            "Role": engine_role(),
         }
     }
     with LocalCloud(tmp_path, persist=False, time_scale=0.01) as cloud:
