@@ -87,14 +87,14 @@ class App:
         elif method != allowed:
             await self._refuse(scope, proto, 405, f"method {method[:16]} not allowed on {path}; use {allowed}",
                                [("allow", allowed)])
-        elif path == "/ping":
-            if _has_body(scope):
-                await self._drain(scope, proto)
-            proto.response_empty(200, [])
-        else:
+        else:  # GET routes: a body nobody asked for is dropped too, or the connection closes after the answer
+            close = [_CLOSE] if _has_body(scope) and not await self._drain(scope, proto) else []
+            if path == "/ping":
+                proto.response_empty(200, close)
+                return
             body = orjson.dumps({"MaxConcurrentTransforms": self.workers, "BatchStrategy": "MULTI_RECORD",
                                  "MaxPayloadInMB": self.max_payload // (1024 * 1024)})
-            proto.response_bytes(200, self._headers[codecs.JSON], body)
+            proto.response_bytes(200, self._headers[codecs.JSON] + close, body)
 
     async def _refuse(self, scope, proto, status: int, message: str, extra: list | None = None) -> None:
         """Answer an error before the body was read: read and drop it first, or close, so keep-alive survives."""
