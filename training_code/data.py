@@ -157,15 +157,14 @@ def _label_array(column: pa.ChunkedArray, path: Path, offset: int) -> np.ndarray
     return np.asarray(column.cast(pa.string()).to_pylist(), dtype=object)
 
 
-def _check_values(block: np.ndarray, path: Path, first_line: int, parquet: bool) -> None:
+def _check_column(values: np.ndarray, path: Path, first_line: int, column: int, parquet: bool) -> None:
     """Refuse infinite or overflowing feature values (NaN is a missing value), naming file, line and column."""
-    with np.errstate(invalid="ignore"):
-        bad = np.isinf(block) | (np.abs(block) > MAX_ABS)
+    bad = np.abs(values) > MAX_ABS  # NaN compares False; one column at a time keeps the temporary small
     if not bad.any():
         return
-    row, col = (int(i) for i in np.argwhere(bad)[0])
-    value = float(block[row, col])
-    where = f"{path.name} {'row' if parquet else 'line'} {first_line + row}, column {col + 2}"
+    row = int(np.argmax(bad))
+    value = float(values[row])
+    where = f"{path.name} {'row' if parquet else 'line'} {first_line + row}, column {column}"
     if math.isinf(value):
         raise UserError(f"{where}: {value!r} is not a finite number; remove the row or replace the value")
     raise UserError(f"{where}: {value:g} is too large in magnitude (limit {MAX_ABS:g}, beyond which the algorithms "
@@ -203,7 +202,7 @@ def load_channel(directory: Path, channel: str, content_type: str | None = None,
         for j, column in enumerate(table.columns[1:]):
             features[start:stop, j] = column.to_numpy().astype(np.float64, copy=False) \
                 if column.null_count == 0 else column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        _check_values(features[start:stop], path, first_line, parquet)
+            _check_column(features[start:stop, j], path, first_line, j + 2, parquet)
         if with_labels:
             labels.append(_label_array(table.column(0), path, 0))
         start = stop
