@@ -14,6 +14,10 @@ from .errors import UserError
 from .hyperparameters import flag
 from .model import Model, TargetScaled, XGBoostEstimator
 
+#: A classification label with more distinct values than this fraction of the rows is not a label (most often a
+#: feature column, the label being elsewhere): at least 2 rows per class on average.
+MAX_CLASS_FRACTION = 0.5
+
 
 def _depth(value: int):
     return None if value == 0 else value
@@ -68,6 +72,11 @@ class Trainer:
                 raise UserError(f"classification needs at least 2 classes in the label column, found "
                                 f"{len(self.classes)} ({self.classes[:1].tolist()}); check the label column "
                                 "(first column) or pick a regression algorithm")
+            if len(self.classes) > max(2, len(labels) * MAX_CLASS_FRACTION):
+                raise UserError(f"the label (first column) has {len(self.classes)} distinct values in {len(labels)} "
+                                f"rows: too many classes for classification (at most {MAX_CLASS_FRACTION:g} x the "
+                                "rows, so each class has 2 rows on average); the label must be the first column, "
+                                "or pick a regression algorithm for a continuous target")
             expected = self.hp.get("num_classes", 0)
             if expected and expected != len(self.classes):
                 raise UserError(f"hyperparameter num_classes is {expected} but the labels have "
@@ -155,6 +164,15 @@ def _sklearn_factories():
             n_estimators=hp["num_trees"], max_samples=hp["num_samples_per_tree"],
             contamination=hp["contamination"], random_state=s, n_jobs=c),
     }
+
+
+class _KNNTrainer(Simple):
+    def prepare(self, features, labels):
+        x, y = super().prepare(features, labels)
+        if x.shape[0] < self.hp["k"]:
+            raise UserError(f"hyperparameter k ({self.hp['k']}) must not exceed the number of training rows "
+                            f"({x.shape[0]}); lower k or add rows")
+        return x, y
 
 
 class _PCATrainer(Simple):
@@ -320,5 +338,5 @@ def make_trainer(algorithm: str, hp: dict, n_cpus: int = 1) -> Trainer:
     if algorithm in _ITERATIVE:
         return _ITERATIVE[algorithm](algorithm, hp, n_cpus)
     factory = _sklearn_factories()[algorithm]
-    cls = {"pca": _PCATrainer, "isolation-forest": _IsolationTrainer}.get(algorithm, Simple)
+    cls = {"pca": _PCATrainer, "isolation-forest": _IsolationTrainer, "knn": _KNNTrainer}.get(algorithm, Simple)
     return cls(algorithm, hp, n_cpus, factory)

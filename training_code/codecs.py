@@ -17,13 +17,30 @@ CSV = "text/csv"
 JSON = "application/json"
 SUPPORTED = (CSV, JSON)
 LOADTXT_ROWS = 8
+#: Error messages quote at most this many characters of what the client sent (a path, a header, a cell).
+EXCERPT = 40
+#: Model outputs that must be finite numbers; an input that overflows them is the client's error.
+_NUMERIC_OUTPUTS = ("score", "distance_to_cluster", "projection")
 
 
 class ClientError(Exception):
-    def __init__(self, status: int, message: str):
+    """A 4xx answer. ``close``: the request body was not read, so the connection must close after the answer."""
+
+    def __init__(self, status: int, message: str, close: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close
+
+
+def excerpt(text: str) -> str:
+    """``repr`` of at most EXCERPT characters of client input, so no error message reflects a large value."""
+    return repr(text[:EXCERPT] + "...") if len(text) > EXCERPT else repr(text)
+
+
+def unsupported_content_type(content_type: str) -> ClientError:
+    shown = excerpt(content_type) if content_type else "'(none)'"
+    return ClientError(415, f"unsupported Content-Type {shown}; use text/csv or application/json")
 
 
 def media_type(header: str | None) -> str:
@@ -40,7 +57,7 @@ def negotiate(accept: str | None, default: str = JSON) -> str:
             return kind
         if kind in ("*/*", "text/*", "application/*", ""):
             return default if kind in ("*/*", "") else (CSV if kind == "text/*" else JSON)
-    raise ClientError(406, f"unsupported Accept {accept!r}; use text/csv or application/json")
+    raise ClientError(406, f"unsupported Accept {excerpt(accept)}; use text/csv or application/json")
 
 
 def _check(x: np.ndarray, n_features: int, accepts_missing: bool, rows: list | None = None) -> np.ndarray:
@@ -99,6 +116,15 @@ def decode_csv(body: bytes, n_features: int, accepts_missing: bool) -> np.ndarra
     return _check(x, n_features, accepts_missing)
 
 
+def _shown(value) -> str:
+    """A JSON value for an error message: nested values by kind only (serialising them could recurse 1,000 deep)."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return orjson.dumps(value)[:EXCERPT].decode("utf-8", "replace")
+
+
 def _json_row(row, index: int, n_features: int) -> list:
     if isinstance(row, dict):
         row = row.get("features", row.get("values"))
@@ -107,8 +133,7 @@ def _json_row(row, index: int, n_features: int) -> list:
                                '(or {"features": [...]}), got ' + type(row).__name__)
     for col, value in enumerate(row):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            shown = orjson.dumps(value)[:40].decode("utf-8", "replace")
-            raise ClientError(400, f"row {index + 1}, column {col + 1}: {shown} is not a number")
+            raise ClientError(400, f"row {index + 1}, column {col + 1}: {_shown(value)} is not a number")
     if len(row) != n_features:
         raise ClientError(400, f"row {index + 1} has {len(row)} columns; the model expects {n_features} features")
     return row
@@ -128,7 +153,7 @@ def decode_json(body: bytes, n_features: int, accepts_missing: bool) -> np.ndarr
             rows = doc["inputs"]
         else:
             raise ClientError(400, 'JSON must be {"instances": [[...], ...]} or {"features": [...]}; '
-                                   f"got keys {sorted(doc)[:5]}")
+                                   f"got keys {', '.join(excerpt(k) for k in sorted(doc)[:5])}")
     else:
         rows = doc
     if not isinstance(rows, list) or not rows:
@@ -148,8 +173,21 @@ def decode(body: bytes, content_type: str, n_features: int, accepts_missing: boo
         return decode_csv(body, n_features, accepts_missing)
     if content_type == JSON:
         return decode_json(body, n_features, accepts_missing)
-    raise ClientError(415, f"unsupported Content-Type {content_type or '(none)'!r}; "
-                           "use text/csv or application/json")
+    raise unsupported_content_type(content_type)
+
+
+def check_finite(out: dict) -> None:
+    """Refuse rows whose features overflow the model's arithmetic (1e308 * a weight): a 400, not a null score."""
+    for key in _NUMERIC_OUTPUTS:
+        if key not in out:
+            continue
+        bad = ~np.isfinite(np.asarray(out[key], dtype=np.float64))
+        if bad.ndim > 1:
+            bad = bad.any(axis=tuple(range(1, bad.ndim)))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise ClientError(400, f"row {row}: the features overflow the model's arithmetic (its {key} is not a "
+                                   "finite number); send feature values of the magnitude the model was trained on")
 
 
 def _floats(values) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from .errors import UserError
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _NULLS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SKIP = (".", "_")  # hidden files, _SUCCESS markers, manifests written by Spark
+#: Largest feature magnitude accepted: about sqrt(float64 max) / 1e4, so squares and sums over many rows (scaling,
+#: variances, distances) stay finite. Larger values overflow to inf/NaN inside the algorithms.
+MAX_ABS = 1e150
 
 
 @dataclass
@@ -153,35 +157,52 @@ def _label_array(column: pa.ChunkedArray, path: Path, offset: int) -> np.ndarray
     return np.asarray(column.cast(pa.string()).to_pylist(), dtype=object)
 
 
+def _check_column(values: np.ndarray, path: Path, first_line: int, column: int, parquet: bool) -> None:
+    """Refuse infinite or overflowing feature values (NaN is a missing value), naming file, line and column."""
+    bad = np.abs(values) > MAX_ABS  # NaN compares False; one column at a time keeps the temporary small
+    if not bad.any():
+        return
+    row = int(np.argmax(bad))
+    value = float(values[row])
+    where = f"{path.name} {'row' if parquet else 'line'} {first_line + row}, column {column}"
+    if math.isinf(value):
+        raise UserError(f"{where}: {value!r} is not a finite number; remove the row or replace the value")
+    raise UserError(f"{where}: {value:g} is too large in magnitude (limit {MAX_ABS:g}, beyond which the algorithms "
+                    "overflow); rescale the feature, for example divide it by a constant or take its logarithm")
+
+
 def load_channel(directory: Path, channel: str, content_type: str | None = None,
                  with_labels: bool = True) -> Dataset:
     """Load every file of a channel into one Dataset (label = first column, or the Parquet column 'label')."""
     files = list_files(directory, channel)
     tables, names = [], None
     for path in files:
-        table, header = (read_parquet(path) if is_parquet(path, content_type) else read_csv(path))
+        parquet = is_parquet(path, content_type)
+        table, header = read_parquet(path) if parquet else read_csv(path)
         if table.num_columns == 0 or table.num_rows == 0:
             continue
         if tables and table.num_columns != tables[0][1].num_columns:
             raise UserError(f"{path.name} has {table.num_columns} columns but {tables[0][0].name} has "
                             f"{tables[0][1].num_columns}; all files of channel {channel!r} need the same columns")
         names = names or header
-        tables.append((path, table))
+        # first data line or row, 1-based: a CSV header takes line 1; Parquet rows count from 1
+        tables.append((path, table, parquet, 1 if parquet or header is None else 2))
     if not tables:
         raise UserError(f"channel {channel!r} has no rows: all {len(files)} file(s) are empty")
     width = tables[0][1].num_columns
     if width < 2:
         raise UserError(f"channel {channel!r} has only {width} column; expected the label followed by at "
                         "least one feature (CSV without header, label in the first column)")
-    total = sum(t.num_rows for _, t in tables)
+    total = sum(entry[1].num_rows for entry in tables)
     features = np.empty((total, width - 1), dtype=np.float64)
     labels = []
     start = 0
-    for path, table in tables:
+    for path, table, parquet, first_line in tables:
         stop = start + table.num_rows
         for j, column in enumerate(table.columns[1:]):
             features[start:stop, j] = column.to_numpy().astype(np.float64, copy=False) \
                 if column.null_count == 0 else column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            _check_column(features[start:stop, j], path, first_line, j + 2, parquet)
         if with_labels:
             labels.append(_label_array(table.column(0), path, 0))
         start = stop

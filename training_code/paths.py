@@ -76,9 +76,20 @@ def num_cpus() -> int:
 
 
 def _read_json(path: Path, env_name: str) -> dict:
+    """A JSON object from ``$env_name`` or ``path`` ({} when neither exists); anything else is a UserError."""
+    from .errors import UserError
+
     raw = os.environ.get(env_name)
-    if raw:
-        return json.loads(raw)
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {}
+    source = env_name
+    if not raw and path.is_file():
+        raw, source = path.read_text(encoding="utf-8"), str(path)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise UserError(f"{source} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{source} must be a JSON object of channel names to their configuration, got "
+                        f"{type(value).__name__}")
+    return value

@@ -26,7 +26,9 @@ class Predictor:
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> bytes:
         features = codecs.decode(body, content_type, self.n_features, self.accepts_missing)
-        return codecs.encode(self.model.predict(features), self.task, accept, self.labels)
+        out = self.model.predict(features)
+        codecs.check_finite(out)
+        return codecs.encode(out, self.task, accept, self.labels)
 
     def rows_hint(self, body: bytes, content_type: str) -> int:
         return body.count(b"\n") + 1 if content_type == codecs.CSV else body.count(b"[")

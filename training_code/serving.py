@@ -21,8 +21,12 @@ log = logging.getLogger("training_code.serve")
 DEFAULT_MAX_PAYLOAD_MB = 6
 #: Requests with more rows than this run in a thread bounded by SAGEMAKER_MODEL_SERVER_TIMEOUT.
 THREAD_ROWS = 2000
-#: Oversized bodies up to this multiple of the limit are read and dropped before answering 413.
+#: Bodies up to this multiple of the limit are read and dropped before refusing, so the connection stays usable.
 DRAIN_FACTOR = 4
+#: The only method each route answers: the ones SageMaker sends.
+ROUTES = {"/invocations": "POST", "/ping": "GET", "/execution-parameters": "GET"}
+#: Connection deadlines (seconds) and limits; see docs/training_code.md, "Serving".
+DEFAULTS = {"header_timeout": 10, "body_timeout": 20, "grace_period": 8, "max_connections": 4096}
 
 
 def settings() -> dict:
@@ -36,96 +40,131 @@ def settings() -> dict:
             raise SystemExit(f"{name} must be > 0, got {raw!r}")
         return value
 
-    return {
+    config = {
         "workers": int(number("SAGEMAKER_MODEL_SERVER_WORKERS", num_cpus())),
         "timeout": number("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60),
         "port": int(number("SAGEMAKER_BIND_TO_PORT", 8080)),
         "host": os.environ.get("SAGEMAKER_BIND_HOST") or "0.0.0.0",
         "max_payload": int(number("SAGEMAKER_MAX_PAYLOAD_IN_MB", DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024),
+        "header_timeout": number("MODEL_SERVER_HEADER_TIMEOUT", DEFAULTS["header_timeout"]),
+        "body_timeout": number("MODEL_SERVER_BODY_TIMEOUT", DEFAULTS["body_timeout"]),
+        "grace_period": number("MODEL_SERVER_GRACE_PERIOD", DEFAULTS["grace_period"]),
+        "max_connections": int(number("MODEL_SERVER_MAX_CONNECTIONS", DEFAULTS["max_connections"])),
     }
+    if not os.environ.get("MODEL_SERVER_BODY_TIMEOUT"):  # the default follows a short inference timeout down
+        config["body_timeout"] = min(config["body_timeout"], config["timeout"] / 2)
+    if config["body_timeout"] >= config["timeout"]:
+        raise SystemExit(f"MODEL_SERVER_BODY_TIMEOUT ({config['body_timeout']:g} s) must be below "
+                         f"SAGEMAKER_MODEL_SERVER_TIMEOUT ({config['timeout']:g} s)")
+    return config
 
 
 _TEXT = [("content-type", "text/plain; charset=utf-8")]
+_CLOSE = ("connection", "close")
 
 
 class App:
     """RSGI application. ``predictor`` is built once per worker."""
 
-    def __init__(self, predictor, max_payload: int, timeout: float, workers: int):
+    def __init__(self, predictor, max_payload: int, timeout: float, workers: int,
+                 body_timeout: float = DEFAULTS["body_timeout"]):
         self.predictor = predictor
         self.max_payload = max_payload
         self.timeout = timeout
         self.workers = workers
+        self.body_timeout = body_timeout
         self._headers = {codecs.CSV: [("content-type", codecs.CSV)], codecs.JSON: [("content-type", codecs.JSON)]}
 
     async def __rsgi__(self, scope, proto):
-        path = scope.path
-        if path == "/invocations":
-            if scope.method != "POST":
-                proto.response_str(405, _TEXT, "use POST for /invocations\n")
-                return
+        path, method = scope.path, scope.method
+        if path == "/invocations" and method == "POST":
             await self.invocations(scope, proto)
-        elif path == "/ping":
-            proto.response_empty(200, [])
-        elif path == "/execution-parameters":
+            return
+        allowed = ROUTES.get(path)
+        if allowed is None:
+            await self._refuse(scope, proto, 404, f"no route {codecs.excerpt(path)}; use POST /invocations or "
+                                                  "GET /ping")
+        elif method != allowed:
+            await self._refuse(scope, proto, 405, f"method {method[:16]} not allowed on {path}; use {allowed}",
+                               [("allow", allowed)])
+        else:  # GET routes: a body nobody asked for is dropped too, or the connection closes after the answer
+            close = [_CLOSE] if _has_body(scope) and not await self._drain(scope, proto) else []
+            if path == "/ping":
+                proto.response_empty(200, close)
+                return
             body = orjson.dumps({"MaxConcurrentTransforms": self.workers, "BatchStrategy": "MULTI_RECORD",
                                  "MaxPayloadInMB": self.max_payload // (1024 * 1024)})
-            proto.response_bytes(200, self._headers[codecs.JSON], body)
-            return
-        else:
-            proto.response_str(404, _TEXT, f"no route {path}; use POST /invocations or GET /ping\n")
+            proto.response_bytes(200, self._headers[codecs.JSON] + close, body)
 
-    async def _body(self, scope, proto) -> bytes | None:
+    async def _refuse(self, scope, proto, status: int, message: str, extra: list | None = None) -> None:
+        """Answer an error before the body was read: read and drop it first, or close, so keep-alive survives."""
+        drained = not _has_body(scope) or await self._drain(scope, proto)
+        proto.response_str(status, _TEXT + (extra or []) + ([] if drained else [_CLOSE]), message + "\n")
+
+    async def _drain(self, scope, proto) -> bool:
+        """Read and drop a body of up to DRAIN_FACTOR x the payload limit within the body deadline."""
+        length = scope.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > DRAIN_FACTOR * self.max_payload):
+            return False
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                async for chunk in proto:
+                    size += len(chunk)
+                    if size > DRAIN_FACTOR * self.max_payload:
+                        return False
+        except TimeoutError:
+            return False
+        return True
+
+    async def _body(self, scope, proto) -> bytes:
+        """The request body, or ClientError (413 over the limit, 408 past the body deadline)."""
         length = scope.headers.get("content-length")
         if length is not None:
-            try:
-                too_big = int(length) > self.max_payload
-            except ValueError:
-                proto.response_str(400, _TEXT, "invalid Content-Length header\n")
-                return None
-            if too_big:
-                await self._discard(proto, int(length))
-                proto.response_str(413, _TEXT, self._too_big())
-                return None
-            return await proto()
-        chunks, size = [], 0
-        async for chunk in proto:
-            size += len(chunk)
-            if size > self.max_payload:
-                proto.response_str(413, _TEXT, self._too_big())
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def _discard(self, proto, length: int) -> None:
-        """Read (and drop) a moderately oversized body so the client gets the 413 rather than a reset."""
-        if length > DRAIN_FACTOR * self.max_payload:
-            return
-        async for _ in proto:
-            pass
+            if not length.isdigit():
+                raise codecs.ClientError(400, "invalid Content-Length header", close=True)
+            if int(length) > self.max_payload:
+                drained = await self._drain(scope, proto)
+                raise codecs.ClientError(413, self._too_big(), close=not drained)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                if length is not None:
+                    return await proto()
+                chunks, size = [], 0
+                async for chunk in proto:
+                    size += len(chunk)
+                    if size > self.max_payload:
+                        raise codecs.ClientError(413, self._too_big(), close=True)
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except TimeoutError:
+            raise codecs.ClientError(408, f"request body not received within MODEL_SERVER_BODY_TIMEOUT="
+                                          f"{self.body_timeout:g} s; send the whole body at once", close=True) \
+                from None
 
     def _too_big(self) -> str:
         return (f"payload over the {self.max_payload // (1024 * 1024)} MB limit; split the rows into several "
-                "requests (or raise SAGEMAKER_MAX_PAYLOAD_IN_MB)\n")
+                "requests (or raise SAGEMAKER_MAX_PAYLOAD_IN_MB)")
 
     async def invocations(self, scope, proto):
         headers = scope.headers
         content_type = codecs.media_type(headers.get("content-type"))
         try:
             if content_type not in codecs.SUPPORTED:
-                raise codecs.ClientError(415, f"unsupported Content-Type {content_type or '(none)'!r}; use "
-                                              "text/csv or application/json")
+                raise codecs.unsupported_content_type(content_type)
             accept = codecs.negotiate(headers.get("accept"), default=content_type)
+        except codecs.ClientError as exc:
+            await self._refuse(scope, proto, exc.status, exc.message)
+            return
+        try:
             body = await self._body(scope, proto)
-            if body is None:
-                return
             if self.predictor.rows_hint(body, content_type) > THREAD_ROWS:
                 result = await asyncio.wait_for(
                     asyncio.to_thread(self.predictor.invoke, body, content_type, accept), self.timeout)
             else:
                 result = self.predictor.invoke(body, content_type, accept)
         except codecs.ClientError as exc:
-            proto.response_str(exc.status, _TEXT, exc.message + "\n")
+            proto.response_str(exc.status, _TEXT + ([_CLOSE] if exc.close else []), exc.message + "\n")
             return
         except TimeoutError:
             proto.response_str(504, _TEXT, f"inference exceeded SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout:g} s; "
@@ -136,6 +175,11 @@ class App:
             proto.response_str(500, _TEXT, "internal error during inference; see the endpoint logs\n")
             return
         proto.response_bytes(200, self._headers[accept], result)
+
+
+def _has_body(scope) -> bool:
+    headers = scope.headers
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 
 def create_app() -> App:
@@ -154,7 +198,17 @@ def create_app() -> App:
     gc.collect()
     gc.freeze()
     np.seterr(all="ignore")  # overflow on absurd inputs yields inf/NaN scores, not log noise per request
-    return App(predictor, config["max_payload"], config["timeout"], config["workers"])
+    return App(predictor, config["max_payload"], config["timeout"], config["workers"], config["body_timeout"])
+
+
+def _raise_fd_limit(needed: int) -> None:
+    """Each connection is a file descriptor: lift the soft limit (often 1,024) towards what the workers may hold."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def run() -> int:
@@ -164,7 +218,8 @@ def run() -> int:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
     from .errors import write_failure
     from .paths import base_dir
@@ -178,17 +233,26 @@ def run() -> int:
         reason = write_failure(base_dir() / "output" / "failure", exc)
         print(f"serve failed: {reason.splitlines()[0]}", file=sys.stderr, flush=True)
         return 2
-    log.info("serving %s on %s:%s with %d worker(s)", model_dir(), config["host"], config["port"], config["workers"])
+    _raise_fd_limit(config["workers"] * config["max_connections"] + 256)
+    log.info("serving %s on %s:%s with %d worker(s); deadlines: headers/idle %gs, body %gs, shutdown grace %gs",
+             model_dir(), config["host"], config["port"], config["workers"], config["header_timeout"],
+             config["body_timeout"], config["grace_period"])
     server = Granian(
         "training_code.serving:create_app",
         factory=True,
         address=config["host"],
         port=config["port"],
         interface=Interfaces.RSGI,
+        # HTTP/1.1 only (what SageMaker sends): in "auto" mode Granian first sniffs for an HTTP/2 preface, and a
+        # connection that never sends a byte escapes the header deadline and holds a connection slot forever.
+        http=HTTPModes.http1,
+        # hyper's header deadline runs from accept and between keep-alive requests: it also bounds idle connections
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, int(config["header_timeout"] * 1000))),
         workers=config["workers"],
         backlog=2048,
+        backpressure=config["max_connections"],  # connections per worker; slow ones end at the body deadline
         log_access=False,
-        workers_kill_timeout=max(1, int(config["timeout"])),
+        workers_kill_timeout=max(1, int(config["grace_period"])),  # all workers together, then SIGKILL
         respawn_failed_workers=True,
     )
     server.serve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,12 +23,18 @@ TRAIN_METRIC_SAMPLE = 20000
 
 def read_hyperparameters(paths: TrainingPaths) -> dict:
     if paths.hyperparameters_file.is_file():
-        try:
-            return json.loads(paths.hyperparameters_file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise UserError(f"{paths.hyperparameters_file} is not valid JSON ({exc})") from None
-    raw = os.environ.get("SM_HPS")
-    return json.loads(raw) if raw else {}
+        source = str(paths.hyperparameters_file)
+        raw = paths.hyperparameters_file.read_text(encoding="utf-8")
+    else:
+        source, raw = "SM_HPS", os.environ.get("SM_HPS") or "{}"
+    try:
+        values = json.loads(raw)
+    except ValueError as exc:
+        raise UserError(f"{source} is not valid JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise UserError(f'{source} must be a JSON object of names to string values, such as {{"algorithm": '
+                        f'"ridge"}}; got {type(values).__name__ if values is not None else "null"}')
+    return values
 
 
 def _content_type(config: dict, channel: str) -> str | None:
@@ -163,6 +170,9 @@ def run(paths: TrainingPaths | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     paths = paths or training_paths()
+    # a failure file left by an earlier run in the same tree must not outlive this run's success
+    with contextlib.suppress(OSError):
+        paths.failure_file.unlink(missing_ok=True)
     previous = signal.getsignal(signal.SIGTERM)
     stop = StopFlag().install()
     try:

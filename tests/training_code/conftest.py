@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -168,3 +173,25 @@ def train_model(base: Path, algorithm: str, data: str, hps: dict | None = None) 
 def classifier_dir(tmp_path_factory) -> Path:
     """StandardScaler + LogisticRegression on breast_cancer (30 features, labels 0/1)."""
     return train_model(tmp_path_factory.mktemp("clf") / "ml", "logistic-regression", "breast_cancer")
+
+
+def start_server(base, port, log=subprocess.PIPE, **env):
+    """``python -m training_code serve`` in a subprocess; ``log``: where its output goes (a file for chatty runs)."""
+    environment = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "SAGEMAKER_BIND_TO_PORT": str(port),
+                   "SAGEMAKER_BIND_HOST": "127.0.0.1", "SAGEMAKER_MODEL_SERVER_WORKERS": "1", **env}
+    environment.pop("SM_MODEL_DIR", None)
+    # its own process group, so cleanup can stop Granian's workers too, never leaving orphans
+    return subprocess.Popen([sys.executable, "-m", "training_code", "serve"], cwd=REPO, env=environment,
+                            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def wait_for_ping(port, process, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else process.returncode
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                return time.monotonic()
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"no /ping within {seconds:g} s")

@@ -5,46 +5,23 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
 import orjson
 import pytest
-from conftest import REPO, csv_rows, free_port, split
+from conftest import csv_rows, free_port, split, start_server, wait_for_ping
 
 pytestmark = pytest.mark.slow
-
-
-def _start(base, port, **env):
-    environment = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), "SAGEMAKER_BIND_TO_PORT": str(port),
-                   "SAGEMAKER_BIND_HOST": "127.0.0.1", "SAGEMAKER_MODEL_SERVER_WORKERS": "1", **env}
-    environment.pop("SM_MODEL_DIR", None)
-    # its own process group, so cleanup can stop Granian's workers too, never leaving orphans
-    return subprocess.Popen([sys.executable, "-m", "training_code", "serve"], cwd=REPO, env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def _wait_for_ping(port, process, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                return time.monotonic()
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("no /ping within 15 s")
 
 
 def test_serve_end_to_end_and_graceful_sigterm(classifier_dir):
     base = classifier_dir.parent
     port = free_port()
     started = time.monotonic()
-    process = _start(base, port, SAGEMAKER_MAX_PAYLOAD_IN_MB="1")
+    process = start_server(base, port, SAGEMAKER_MAX_PAYLOAD_IN_MB="1")
     try:
-        assert _wait_for_ping(port, process) - started < 10
+        assert wait_for_ping(port, process) - started < 10
         _, (x, _) = split("breast_cancer")
         url = f"http://127.0.0.1:{port}/invocations"
         with httpx.Client(timeout=10) as client:
@@ -71,6 +48,6 @@ def test_serve_end_to_end_and_graceful_sigterm(classifier_dir):
 
 
 def test_serve_without_model_fails_fast(tmp_path):
-    process = _start(tmp_path, free_port())
+    process = start_server(tmp_path, free_port())
     assert process.wait(timeout=30) == 2
     assert (tmp_path / "output" / "failure").read_text().startswith("no model at")
