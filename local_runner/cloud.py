@@ -133,7 +133,8 @@ class LocalCloud:
         self.seed = seed
         self.restart_endpoints = restart_endpoints
         self.enforce_permissions = enforce_permissions
-        self.authorizer: Authorizer | None = None  # from the first deployed assembly's policies
+        self.authorizer: Authorizer | None = None  # from the deployed assemblies' policies
+        self._deployed: dict[tuple[str, ...], Assembly] = {}
         self.region = REGION
         self.account = ACCOUNT
         self._mock = None
@@ -229,7 +230,13 @@ class LocalCloud:
         Lambda functions and the state machines themselves (with their definitions resolved)."""
         self.assembly = assembly
         assembly.region, assembly.account = self.region, self.account
-        self.authorizer = Authorizer(PolicyStore.from_assembly(assembly), enabled=self.enforce_permissions)
+        # Stacks deployed earlier into this cloud keep their policies; a stack deployed again replaces its own.
+        self._deployed[tuple(sorted(assembly.stacks))] = assembly
+        store = PolicyStore.from_assemblies(list(self._deployed.values()))
+        if self.authorizer is None:
+            self.authorizer = Authorizer(store, enabled=self.enforce_permissions)
+        else:
+            self.authorizer.use(store)
         self.router.authorizer = self.authorizer
         self.events.authorizer = self.authorizer
         for stack in assembly.stacks.values():

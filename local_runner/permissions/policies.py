@@ -52,7 +52,18 @@ class PolicyStore:
     # -- reading ---------------------------------------------------------------
     @classmethod
     def from_assembly(cls, assembly: Assembly) -> PolicyStore:
-        store = cls(account=assembly.account, region=assembly.region)
+        return cls.from_assemblies([assembly])
+
+    @classmethod
+    def from_assemblies(cls, assemblies: list[Assembly]) -> PolicyStore:
+        """The policies of every stack deployed into one account (a later deployment adds its stacks)."""
+        store = cls(account=assemblies[0].account, region=assemblies[0].region)
+        for assembly in assemblies:
+            store._read(assembly)
+        return store
+
+    def _read(self, assembly: Assembly) -> None:
+        store = self
         role_arns: dict[str, str] = {}  # role name (Ref) -> ARN
         for stack in assembly.stacks.values():
             resolver = assembly.resolver(stack)
@@ -76,7 +87,6 @@ class PolicyStore:
                             document = Document(stack.name, logical_id, _statements(props["PolicyDocument"]))
                             store.identity.setdefault(arn, []).append(document)
             store._read_resources(assembly, stack)
-        return store
 
     def _read_resources(self, assembly: Assembly, stack) -> None:
         resolver = assembly.resolver(stack)

@@ -274,7 +274,10 @@ def autoscaling_requests(store: PolicyStore, operation: str, params: dict[str, A
     arn = f"arn:aws:sagemaker:{store.region}:{store.account}:endpoint/{endpoint}"
     if operation == "RegisterScalableTarget":
         reason = "Application Auto Scaling registers a SageMaker variant with the caller's permissions"
-        linked = f"arn:aws:iam::{store.account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*"
+        linked = (
+            f"arn:aws:iam::{store.account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+        )
         return [
             Request("sagemaker:DescribeEndpoint", arn, {}, reason),
             Request(

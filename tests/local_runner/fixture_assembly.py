@@ -18,15 +18,15 @@ PY = sys.executable
 ROLE = {"Fn::GetAtt": ["SageMakerRole", "Arn"]}
 
 
-def engine_role() -> dict:
+def engine_role(name: str | None = None) -> dict:
     """A role that may do anything. Hand-written templates test the engine, not permissions (the synthesized
     templates' permissions are checked in test_permissions.py); the local run denies a role it has no
     policies for, as AWS would."""
     allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    return {
-        "Type": "AWS::IAM::Role",
-        "Properties": {"Policies": [{"PolicyName": "engine", "PolicyDocument": allow_all}]},
-    }
+    properties = {"Policies": [{"PolicyName": "engine", "PolicyDocument": allow_all}]}
+    if name:
+        properties["RoleName"] = name
+    return {"Type": "AWS::IAM::Role", "Properties": properties}
 
 
 BUCKET = {"Fn::ImportValue": "Storage:DataBucketName"}

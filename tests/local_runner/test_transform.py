@@ -226,7 +226,7 @@ def _machine(resource: str, parameters: dict) -> dict:
                     "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
                 },
             },
-            "Role": engine_role(),
+            "Role": engine_role("fixture"),  # the role model_cloud's model runs as, too
         }
     }
 
