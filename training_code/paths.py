@@ -77,7 +77,6 @@ def num_cpus() -> int:
 
 def _read_json(path: Path, env_name: str) -> dict:
     """A JSON object from ``$env_name`` or ``path`` ({} when neither exists); anything else is a UserError."""
-    from .errors import UserError
 
     raw = os.environ.get(env_name)
     source = env_name
@@ -85,11 +84,18 @@ def _read_json(path: Path, env_name: str) -> dict:
         raw, source = path.read_text(encoding="utf-8"), str(path)
     if not raw:
         return {}
+    return json_object(raw, source, "a JSON object of channel names to their configuration")
+
+
+def json_object(raw: str, source: str, expected: str) -> dict:
+    """`raw` parsed as a JSON object; invalid JSON or another type is a UserError naming `source` and `expected`."""
+    from .errors import UserError
+
     try:
         value = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{source} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise UserError(f"{source} must be a JSON object of channel names to their configuration, got "
-                        f"{type(value).__name__}")
+        kind = type(value).__name__ if value is not None else "null"
+        raise UserError(f"{source} must be {expected}; got {kind}")
     return value

@@ -15,7 +15,7 @@ from .catalog import objective_metric
 from .checkpoint import StopFlag
 from .errors import Interrupted, UserError, write_failure
 from .metrics import format_metric_line
-from .paths import TrainingPaths, num_cpus, training_paths
+from .paths import TrainingPaths, json_object, num_cpus, training_paths
 
 log = logging.getLogger("training_code.train")
 TRAIN_METRIC_SAMPLE = 20000
@@ -27,14 +27,7 @@ def read_hyperparameters(paths: TrainingPaths) -> dict:
         raw = paths.hyperparameters_file.read_text(encoding="utf-8")
     else:
         source, raw = "SM_HPS", os.environ.get("SM_HPS") or "{}"
-    try:
-        values = json.loads(raw)
-    except ValueError as exc:
-        raise UserError(f"{source} is not valid JSON ({exc})") from None
-    if not isinstance(values, dict):
-        raise UserError(f'{source} must be a JSON object of names to string values, such as {{"algorithm": '
-                        f'"ridge"}}; got {type(values).__name__ if values is not None else "null"}')
-    return values
+    return json_object(raw, source, 'a JSON object of names to string values, such as {"algorithm": "ridge"}')
 
 
 def _content_type(config: dict, channel: str) -> str | None:
