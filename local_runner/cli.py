@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import logging
@@ -24,6 +25,7 @@ from . import s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, default_dataset
 from .pipeline import REPO_ROOT, Pipeline, SynthError, load_assembly
+from .progress import make_console
 from .template import Assembly, TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
@@ -82,8 +84,16 @@ def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
         env=args.env,
         state_dir=args.state_dir,
         cdk_out=args.cdk_out,
-        on_synth=lambda out_dir: console.status(f"Synthesizing ({args.env}) into {out_dir} …"),
+        on_synth=lambda out_dir: _synthesizing(console, f"Synthesizing ({args.env}) into {out_dir} (about 10 s) …"),
     )
+
+
+@contextlib.contextmanager
+def _synthesizing(console: Console, text: str):
+    """A line first (a log or CI output shows no spinner), then the spinner on a terminal."""
+    console.print(text, highlight=False)
+    with console.status(text) if console.is_terminal else contextlib.nullcontext():
+        yield
 
 
 def _sample_row(path: Path, out: Path) -> str:
@@ -101,6 +111,16 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _plots(output: dict[str, Any], pipeline: Pipeline, runner_dir: Path | None) -> list[Path]:
+    """The evaluation job's plots, copied out of the local S3 to <state dir>/runner/runs/<run id>/ to open."""
+    bucket = pipeline.function_env().get("ARTIFACTS_BUCKET")
+    if not (bucket and output.get("run_id") and runner_dir):
+        return []
+    target = runner_dir / "runs" / output["run_id"] / "evaluation"
+    s3.download(f"s3://{bucket}/runs/{output['run_id']}/evaluation/", target)
+    return sorted(target.glob("*.png"))
 
 
 def _summary(
@@ -131,8 +151,14 @@ def _summary(
     else:
         verdict = "[green bold]passed[/]"
         tail = decision
-    console.print(f"Quality gate: {verdict} — {metric} = {value}, threshold {threshold}: {tail}")
+    shown = f"{value:.4f}" if isinstance(value, int | float) else str(value)  # as the metrics table shows it
+    compare = ">=" if (objective.get("goal") or output.get("goal")) != "Minimize" else "<="
+    console.print(f"Quality gate: {verdict} — {metric} = {shown}, needed {compare} {threshold}: {tail}")
     facts.update(decision=decision, metric=metric, value=value, metrics=metrics)
+    plots = _plots(output, pipeline, cloud.state_dir)
+    if plots:
+        console.print(f"Plots: {', '.join(_shown(p) for p in plots)}", highlight=False)
+        facts.update(plots=plots)
     endpoint = output.get("endpoint_name") or pipeline.endpoint_name()
     url = cloud.sagemaker.endpoint_url(endpoint) if endpoint else None
     if decision == "DEPLOYED" and url:
@@ -153,7 +179,7 @@ def _summary(
 
 
 def run(args: argparse.Namespace, bench: bool = False) -> int:
-    console = Console()
+    console = make_console()
     logging.basicConfig(level=logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     options = _check(args)
@@ -225,7 +251,7 @@ def _bench_report(console: Console, result, timings: dict[str, float], state_dir
 
 
 def stop(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     runner_dir = args.state_dir.resolve() / "runner"
     if not (runner_dir / "sagemaker" / "state.json").exists():
         console.print("No local endpoints.")

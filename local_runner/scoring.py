@@ -10,13 +10,11 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
-
 from . import s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
 from .pipeline import Pipeline, load_assembly
-from .progress import follow
+from .progress import follow, make_console
 from .template import TemplateError
 
 SHOWN_LINES = 5
@@ -40,7 +38,7 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
 
 
 def score(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     state_dir = args.state_dir.resolve()
     skip_label = args.skip_first_column or args.data is None
     data = check_csv(args.data) if args.data else default_dataset(state_dir / "datasets" / "breast_cancer.csv")
