@@ -21,7 +21,7 @@ from pipeline_client.errors import PipelineError
 from pipeline_client.options import RunOptions, environment_defaults
 from stacks.config import ConfigError
 
-from . import s3, scoring
+from . import approval, s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, default_dataset
 from .pipeline import REPO_ROOT, Pipeline, SynthError, load_assembly
@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
         cmd.add_argument("--fresh", action="store_true", help="forget the local S3 and SageMaker state first")
     scoring.add_parser(commands, state_dir=STATE_DIR)
+    approval.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
@@ -124,7 +125,7 @@ def _plots(output: dict[str, Any], pipeline: Pipeline, runner_dir: Path | None) 
 
 
 def _summary(
-    console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str, sample_file: Path
+    console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str, sample_file: Path, env: str
 ) -> dict[str, Any]:
     output = result.output if isinstance(result.output, dict) else {}
     facts: dict[str, Any] = {"status": result.status, "seconds": round(result.seconds, 2)}
@@ -175,6 +176,11 @@ def _summary(
         console.print("Stop the endpoint with: python -m local_runner stop (make stop)")
         console.print("Score a dataset offline with this model: python -m local_runner score (make score)")
         facts.update(endpoint=endpoint, url=url, prediction=prediction)
+    elif decision == "REGISTERED":
+        console.print(
+            "The model waits for a person's approval. Approve and deploy it with: "
+            f"python -m local_runner approve --env {env} (make approve ENV={env})"
+        )
     return facts
 
 
@@ -216,7 +222,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         timings["execution"] = result.seconds
         t2 = time.perf_counter()
         sample_file = runner_dir / "sample_row.csv"
-        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path, sample_file), sample_file)
+        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path, sample_file), sample_file, args.env)
         timings["first_prediction"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     if bench:
@@ -284,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             return stop(args)
         if args.command == "score":
             return scoring.score(args)
+        if args.command == "approve":
+            return approval.approve(args)
         return run(args, bench=args.command == "bench")
     except (UsageError, DatasetError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
