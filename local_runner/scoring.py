@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from . import s3
@@ -35,6 +36,19 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     cmd.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly (e.g. cdk.out) as it is")
     cmd.add_argument("--state-dir", type=Path, default=state_dir, help="local S3 and SageMaker state (.local/)")
     cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
+
+
+def failure_hint(error: str | None, cause: str, *, skip_first_column: bool, data: str | None) -> str | None:
+    """The fix for a failed scoring run the user can apply with this command's own options."""
+    if error == "NoApprovedModel":
+        return "Register an approved model first: make run"
+    width = re.search(r"has (\d+) columns; the model expects (\d+) features", cause)
+    if width and int(width[1]) == int(width[2]) + 1 and not skip_first_column:
+        return (
+            "The first column looks like a label or an id: score without it with --skip-first-column "
+            f'(make score SCORE_ARGS="--data {data or "ROWS.csv"} --skip-first-column")'
+        )
+    return None
 
 
 def score(args: argparse.Namespace) -> int:
@@ -67,8 +81,11 @@ def score(args: argparse.Namespace) -> int:
         result = follow(cloud, cloud.start_execution(arns[scoring_ids[0]], payload), payload, console)
         if result.status != "SUCCEEDED":
             console.print(f"[red bold]Scoring {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
-            if result.error == "NoApprovedModel":
-                console.print("Register an approved model first: make run")
+            hint = failure_hint(
+                result.error, result.cause or "", skip_first_column=skip_label, data=args.data and str(args.data)
+            )
+            if hint:
+                console.print(hint)
             return 1
         output = result.output["output"]
         console.print(f"Scored with [bold]{result.output['model_package_arn']}[/]")

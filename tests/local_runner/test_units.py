@@ -276,3 +276,18 @@ def test_blue_green_traffic_steps():
     assert shares(policy(canary), 4) == [0.25, 1.0]
     linear = {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}
     assert shares(policy(linear), 1) == pytest.approx([0.3, 0.6, 0.9, 1.0])
+
+
+def test_a_scoring_failure_with_one_column_too_many_names_skip_first_column():
+    from local_runner.scoring import failure_hint
+
+    cause = "TransformFailed: row 1 has 31 columns; the model expects 30 features (features only, no label column)"
+    hint = failure_hint("TransformFailed", cause, skip_first_column=False, data="rows.csv")
+    assert hint == (
+        "The first column looks like a label or an id: score without it with --skip-first-column "
+        '(make score SCORE_ARGS="--data rows.csv --skip-first-column")'
+    )
+    assert failure_hint("TransformFailed", cause, skip_first_column=True, data="rows.csv") is None
+    assert failure_hint("NoApprovedModel", "none", skip_first_column=False, data=None) == (
+        "Register an approved model first: make run"
+    )
