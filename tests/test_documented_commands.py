@@ -5,6 +5,7 @@ The runs themselves are exercised end to end in tests/local_runner/ (test_first_
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -87,3 +88,16 @@ def test_every_start_run_example_passes_the_checks_made_before_the_upload(page: 
         return
     args = start_run.parse_args(shlex.split(command)[3:])
     run_options(args, environment_defaults(args.env))
+
+
+def test_the_readmes_configuration_error_is_the_one_synthesis_prints() -> None:
+    from stacks.config import ConfigError, parse_config
+
+    shown = next(line for line in PAGES[0].read_text().splitlines() if line.startswith("error: invalid configuration"))
+    key, value = re.search(r": (\w+\.\w+) = '([^']+)'", shown).groups()
+    section, field = key.split(".")
+    raw = json.loads((REPO_ROOT / "config" / "dev.json").read_text())
+    raw[section][field] = value
+    with pytest.raises(ConfigError) as raised:
+        parse_config({**raw, "environment": "dev"})
+    assert shown == f"error: {raised.value}"

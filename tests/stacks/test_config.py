@@ -63,6 +63,11 @@ def test_shipped_environments_are_valid() -> None:
             "training.instance_type 'ml.c5.2xlarge' must be one of allowed_instance_types.training",
         ),
         ({"trainng": {}}, "trainng: not a configuration key; did you mean 'training'?"),
+        (
+            {"training__instance_type": "ml.m5.larg"},
+            "not a SageMaker training instance type: did you mean 'ml.m5.large'? (nearest: ml.m5.large, ml.m5.xlarge",
+        ),
+        ({"endpoint__instance_type": "m5.large"}, "not a SageMaker endpoint instance type: did you mean 'ml.m5.large'"),
         ({"pipeline__objective_metrc": "f1"}, "pipeline.objective_metrc: not a configuration key; did you mean"),
         (
             {"pipeline__threshold": 1.5},
