@@ -70,9 +70,9 @@ def parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> RunOptions:
     """Every option and the dataset, checked as the pipeline will check them, before anything starts."""
-    options = run_options(args, environment_defaults(args.env))
+    defaults = environment_defaults(args.env)
+    options = run_options(args, defaults)
     if args.data is not None:
-        defaults = environment_defaults(args.env)
         info = check_dataset(args.data)
         if defaults is not None:
             algorithm, task = options.algorithm_and_task(defaults)
@@ -101,7 +101,7 @@ def _sample_row(path: Path, out: Path) -> str:
     """The first data row's features (the label dropped, a header skipped), also written to `out` so the
     printed curl command can send it as it is."""
     features = read_rows(path, limit=1).features[0]
-    row = ",".join("" if value is None else f"{value:g}" for value in features)
+    row = ",".join("" if value is None else repr(value) for value in features)  # repr: every digit kept
     out.write_text(row + "\n")
     return row
 
