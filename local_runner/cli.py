@@ -7,6 +7,7 @@ import contextlib
 import difflib
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -124,6 +125,15 @@ def _plots(output: dict[str, Any], pipeline: Pipeline, runner_dir: Path | None) 
     return sorted(target.glob("*.png"))
 
 
+def hyperparameter_hint(cause: str) -> str | None:
+    """A job's error that says `use NAME=VALUE` names a hyperparameter: show the flag that sets it."""
+    found = re.search(r"\buse ([a-z_]+)=(\S+?)[.;,)]?(?:\s|$)", cause)
+    if not found:
+        return None
+    pair = f"{found[1]}={found[2]}"
+    return f'To apply it: --hyperparameter {pair} (in make run: RUN_ARGS="... --hyperparameter {pair}")'
+
+
 def _summary(
     console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str, sample_file: Path, env: str
 ) -> dict[str, Any]:
@@ -131,6 +141,9 @@ def _summary(
     facts: dict[str, Any] = {"status": result.status, "seconds": round(result.seconds, 2)}
     if result.status != "SUCCEEDED":
         console.print(f"[red bold]Execution {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
+        hint = hyperparameter_hint(result.cause or "")
+        if hint:
+            console.print(hint, highlight=False)
         facts.update(error=result.error, cause=result.cause)
         return facts
     metrics = output.get("metrics") or {}

@@ -291,3 +291,20 @@ def test_a_scoring_failure_with_one_column_too_many_names_skip_first_column():
     assert failure_hint("NoApprovedModel", "none", skip_first_column=False, data=None) == (
         "Register an approved model first: make run"
     )
+
+
+@pytest.mark.parametrize(
+    ("cause", "hint"),
+    [
+        (
+            "TrainFailed: objective binary:logistic needs 2 classes, the labels have 3; use objective=multi:softprob",
+            'To apply it: --hyperparameter objective=multi:softprob (in make run: RUN_ARGS="... --hyperparameter '
+            'objective=multi:softprob")',
+        ),
+        ("ProcessFailed: every row has an empty label (first column)", None),
+    ],
+)
+def test_a_failure_that_names_a_hyperparameter_fix_shows_the_flag_that_applies_it(cause, hint):
+    from local_runner.cli import hyperparameter_hint
+
+    assert hyperparameter_hint(cause) == hint
