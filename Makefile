@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy run score stop summary clean bench bench-local image
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,16 @@ score: setup ## Score a CSV offline with the newest approved model, as the batch
 stop: setup ## Stop the local endpoints `make run` left serving
 	$(PY) -m local_runner stop
 
+approve: setup ## Approve the newest model a prod run registered and deploy it locally (ENV=prod)
+	$(PY) -m local_runner approve --env $(if $(filter dev,$(ENV)),prod,$(ENV))
+
+clean-local: ## Stop the local endpoints and delete the local runner's state (.local/: S3, SageMaker, synth)
+	@if [ -d .local/runner ] && [ -x $(PY) ]; then $(PY) -m local_runner stop; fi
+	rm -rf .local
+
+destroy: setup ## Delete ENV's stacks (needs AWS credentials); retained resources stay: see docs/pipeline.md
+	cdk destroy -c env=$(ENV) 'SageMakerPipeline-$(ENV)/*'
+
 bench-local: setup ## Wall time of each state of the default local run (tuning 8 jobs, 2 at a time)
 	$(PY) -m local_runner bench
 
@@ -86,8 +96,10 @@ clean: ## Remove build output (keeps the venv and node_modules)
 
 .PHONY: notebook
 NOTEBOOK_ARGS ?=
+# Jupyter refuses to start as root without --allow-root: containers and CI often run as root.
+NOTEBOOK_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 notebook: setup $(STAMPS)/notebook ## Open notebooks/quickstart.ipynb in JupyterLab (PIPELINE_BACKEND=aws: the deployed stacks)
-	$(VENV)/bin/jupyter lab $(NOTEBOOK_ARGS) notebooks/quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(NOTEBOOK_ROOT) $(NOTEBOOK_ARGS) notebooks/quickstart.ipynb
 
 # JupyterLab only for `make notebook`: CI executes the notebook with nbclient and needs none of it.
 $(STAMPS)/notebook: notebooks/requirements.txt $(STAMPS)/python

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
+import contextlib
+import difflib
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -14,11 +16,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import rehearsal, s3, scoring
+from pipeline_client.arguments import add_run_arguments, run_options
+from pipeline_client.dataset import check_dataset, check_labels, read_rows
+from pipeline_client.errors import PipelineError
+from pipeline_client.options import RunOptions, environment_defaults
+from stacks.config import ConfigError
+
+from . import approval, rehearsal, s3, scoring
 from .cloud import LocalCloud
-from .dataset import DatasetError, check_csv, default_dataset
+from .dataset import DatasetError, default_dataset
 from .permissions import report as permission_report
-from .pipeline import REPO_ROOT, Pipeline, SynthError, execution_input, load_assembly
+from .pipeline import REPO_ROOT, Pipeline, SynthError, load_assembly
+from .progress import make_console
 from .sagemaker import lifetime
 from .template import Assembly, TemplateError
 
@@ -36,23 +45,6 @@ def _algorithms() -> list[str]:
     return sorted(catalog.ALGORITHMS)
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}")
-    return number
-
-
-def _threshold(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m local_runner", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -61,15 +53,12 @@ def parser() -> argparse.ArgumentParser:
         ("bench", "the default run, timed: wall time per state and in total"),
     ):
         cmd = commands.add_parser(name, help=text, description=text)
-        cmd.add_argument("--algorithm", help="training algorithm (python -m training_code algorithms lists them)")
+        add_run_arguments(cmd)  # shared with tools/start_run and the notebook client (pipeline_client)
         cmd.add_argument(
-            "--tuning", action=argparse.BooleanOptionalAction, default=None, help="hyperparameter tuning on/off"
+            "--data",
+            type=Path,
+            help="your own CSV file: label first, numbers only; a header line is detected (default: breast cancer)",
         )
-        cmd.add_argument("--threshold", type=_threshold, help="quality gate threshold of the objective metric")
-        cmd.add_argument("--data", type=Path, help="your own CSV file: label first, no header (default: breast cancer)")
-        cmd.add_argument("--max-jobs", type=_positive, help="tuning: training jobs in total")
-        cmd.add_argument("--parallel", type=_positive, help="tuning: training jobs at a time")
-        cmd.add_argument("--strategy", choices=STRATEGIES, help="tuning strategy")
         cmd.add_argument("--env", default="dev", help="configuration to synthesize (config/ENV.json), default dev")
         cmd.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly (e.g. cdk.out) as it is")
         cmd.add_argument("--state-dir", type=Path, default=STATE_DIR, help="local S3 and SageMaker state (.local/)")
@@ -79,20 +68,22 @@ def parser() -> argparse.ArgumentParser:
         if name == "run":
             rehearsal.add_option(cmd)
     scoring.add_parser(commands, state_dir=STATE_DIR)
+    approval.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
 
 
-def _check(args: argparse.Namespace) -> None:
-    if args.algorithm is not None and args.algorithm not in _algorithms():
-        raise UsageError(f"--algorithm {args.algorithm!r} is not known; choose one of: {', '.join(_algorithms())}")
-    if args.parallel and args.max_jobs and args.parallel > args.max_jobs:
-        raise UsageError(f"--parallel {args.parallel} exceeds --max-jobs {args.max_jobs}")
-    if args.tuning is False and (args.max_jobs or args.parallel or args.strategy):
-        raise UsageError("--max-jobs/--parallel/--strategy need tuning; drop --no-tuning")
+def _check(args: argparse.Namespace) -> RunOptions:
+    """Every option and the dataset, checked as the pipeline will check them, before anything starts."""
+    defaults = environment_defaults(args.env)
+    options = run_options(args, defaults)
     if args.data is not None:
-        check_csv(args.data)
+        info = check_dataset(args.data)
+        if defaults is not None:
+            algorithm, task = options.algorithm_and_task(defaults)
+            check_labels(info, task=task, algorithm=algorithm)
+    return options
 
 
 def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
@@ -100,21 +91,64 @@ def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
         env=args.env,
         state_dir=args.state_dir,
         cdk_out=args.cdk_out,
-        on_synth=lambda out_dir: console.status(f"Synthesizing ({args.env}) into {out_dir} …"),
+        on_synth=lambda out_dir: _synthesizing(console, f"Synthesizing ({args.env}) into {out_dir} (about 10 s) …"),
     )
 
 
-def _sample_row(path: Path) -> str:
-    with open(path, newline="") as handle:
-        first = next(csv.reader(handle))
-    return ",".join(first[1:])  # features only: the label is the first column
+@contextlib.contextmanager
+def _synthesizing(console: Console, text: str):
+    """A line first (a log or CI output shows no spinner), then the spinner on a terminal."""
+    console.print(text, highlight=False)
+    with console.status(text) if console.is_terminal else contextlib.nullcontext():
+        yield
 
 
-def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str) -> dict[str, Any]:
+def _sample_row(path: Path, out: Path) -> str:
+    """The first data row's features (the label dropped, a header skipped), also written to `out` so the
+    printed curl command can send it as it is."""
+    features = read_rows(path, limit=1).features[0]
+    row = ",".join("" if value is None else repr(value) for value in features)  # repr: every digit kept
+    out.write_text(row + "\n")
+    return row
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it: shorter, and pastes the same."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _plots(output: dict[str, Any], pipeline: Pipeline, runner_dir: Path | None) -> list[Path]:
+    """The evaluation job's plots, copied out of the local S3 to <state dir>/runner/runs/<run id>/ to open."""
+    bucket = pipeline.function_env().get("ARTIFACTS_BUCKET")
+    if not (bucket and output.get("run_id") and runner_dir):
+        return []
+    target = runner_dir / "runs" / output["run_id"] / "evaluation"
+    s3.download(f"s3://{bucket}/runs/{output['run_id']}/evaluation/", target)
+    return sorted(target.glob("*.png"))
+
+
+def hyperparameter_hint(cause: str) -> str | None:
+    """A job's error that says `use NAME=VALUE` names a hyperparameter: show the flag that sets it."""
+    found = re.search(r"\buse ([a-z_]+)=(\S+?)[.;,)]?(?:\s|$)", cause)
+    if not found:
+        return None
+    pair = f"{found[1]}={found[2]}"
+    return f'To apply it: --hyperparameter {pair} (in make run: RUN_ARGS="... --hyperparameter {pair}")'
+
+
+def _summary(
+    console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str, sample_file: Path, env: str
+) -> dict[str, Any]:
     output = result.output if isinstance(result.output, dict) else {}
     facts: dict[str, Any] = {"status": result.status, "seconds": round(result.seconds, 2)}
     if result.status != "SUCCEEDED":
         console.print(f"[red bold]Execution {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
+        hint = hyperparameter_hint(result.cause or "")
+        if hint:
+            console.print(hint, highlight=False)
         facts.update(error=result.error, cause=result.cause)
         return facts
     metrics = output.get("metrics") or {}
@@ -136,8 +170,14 @@ def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sa
     else:
         verdict = "[green bold]passed[/]"
         tail = decision
-    console.print(f"Quality gate: {verdict} — {metric} = {value}, threshold {threshold}: {tail}")
+    shown = f"{value:.4f}" if isinstance(value, int | float) else str(value)  # as the metrics table shows it
+    compare = ">=" if (objective.get("goal") or output.get("goal")) != "Minimize" else "<="
+    console.print(f"Quality gate: {verdict} — {metric} = {shown}, needed {compare} {threshold}: {tail}")
     facts.update(decision=decision, metric=metric, value=value, metrics=metrics)
+    plots = _plots(output, pipeline, cloud.state_dir)
+    if plots:
+        console.print(f"Plots: {', '.join(_shown(p) for p in plots)}", highlight=False)
+        facts.update(plots=plots)
     endpoint = output.get("endpoint_name") or pipeline.endpoint_name()
     url = cloud.sagemaker.endpoint_url(endpoint) if endpoint else None
     if decision == "DEPLOYED" and url:
@@ -148,18 +188,25 @@ def _summary(console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sa
         prediction = answer["Body"].read().decode()
         console.print(f"Endpoint [bold]{endpoint}[/] is InService at [bold]{url}/invocations[/]")
         console.print(f"Sample prediction for the first row: {prediction.strip()}")
-        console.print(f"Try it: curl -s -H 'Content-Type: text/csv' --data '{sample[:40]}…' {url}/invocations")
+        console.print(
+            f"Try it: curl -s -H 'Content-Type: text/csv' --data-binary @{_shown(sample_file)} {url}/invocations"
+        )
         console.print("Stop the endpoint with: python -m local_runner stop (make stop)")
         console.print("Score a dataset offline with this model: python -m local_runner score (make score)")
         facts.update(endpoint=endpoint, url=url, prediction=prediction)
+    elif decision == "REGISTERED":
+        console.print(
+            "The model waits for a person's approval. Approve and deploy it with: "
+            f"python -m local_runner approve --env {env} (make approve ENV={env})"
+        )
     return facts
 
 
 def run(args: argparse.Namespace, bench: bool = False) -> int:
-    console = Console()
+    console = make_console()
     logging.basicConfig(level=logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    _check(args)
+    options = _check(args)
     state_dir = args.state_dir.resolve()
     args.state_dir = state_dir
     runner_dir = state_dir / "runner"
@@ -192,15 +239,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         bucket = pipeline.data_bucket()
         data_uri = f"s3://{bucket}/datasets/{data_path.name}"
         s3.upload_file(data_path, data_uri)
-        payload = execution_input(
-            data_uri,
-            algorithm=args.algorithm,
-            tuning=args.tuning,
-            threshold=args.threshold,
-            max_jobs=args.max_jobs,
-            parallel=args.parallel,
-            strategy=args.strategy,
-        )
+        payload = options.to_input(data_uri)
         timings["start"] = time.perf_counter() - t1
         console.print(f"Input: {json.dumps(payload)}")
         rehearsal.announce(console, faults)
@@ -211,7 +250,8 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
         result = follow(cloud, arn, payload, console)
         timings["execution"] = result.seconds
         t2 = time.perf_counter()
-        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path))
+        sample_file = runner_dir / "sample_row.csv"
+        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path, sample_file), sample_file, args.env)
         timings["first_prediction"] = time.perf_counter() - t2
         rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), faults)
         permission_report.summarize(console, cloud.authorizer)
@@ -248,7 +288,7 @@ def _bench_report(console: Console, result, timings: dict[str, float], state_dir
 
 
 def stop(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     runner_dir = args.state_dir.resolve() / "runner"
     stopped: list[str] = []
     if (runner_dir / "sagemaker" / "state.json").exists():
@@ -265,15 +305,32 @@ def stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """Like parse_args, but an unknown option is reported by its command, with that command's usage and the
+    nearest option, not by the top-level parser (whose usage lists only the commands)."""
+    root = parser()
+    args, unknown = root.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+        command = commands.choices[args.command]
+        known = [o for action in command._actions for o in action.option_strings]
+        close = difflib.get_close_matches(unknown[0].split("=", 1)[0], known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; the options are listed by --help"
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = _parse(argv)
     try:
         if args.command == "stop":
             return stop(args)
         if args.command == "score":
             return scoring.score(args)
+        if args.command == "approve":
+            return approval.approve(args)
         return run(args, bench=args.command == "bench")
-    except (UsageError, DatasetError) as error:
+    except (UsageError, DatasetError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (SynthError, TemplateError) as error:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
-
-from rich.console import Console
 
 from . import rehearsal, s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
 from .permissions import report as permission_report
 from .pipeline import Pipeline, load_assembly
-from .progress import follow
+from .progress import follow, make_console
 from .template import TemplateError
 
 SHOWN_LINES = 5
@@ -43,8 +42,21 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     rehearsal.add_option(cmd)
 
 
+def failure_hint(error: str | None, cause: str, *, skip_first_column: bool, data: str | None) -> str | None:
+    """The fix for a failed scoring run the user can apply with this command's own options."""
+    if error == "NoApprovedModel":
+        return "Register an approved model first: make run"
+    width = re.search(r"has (\d+) columns; the model expects (\d+) features", cause)
+    if width and int(width[1]) == int(width[2]) + 1 and not skip_first_column:
+        return (
+            "The first column looks like a label or an id: score without it with --skip-first-column "
+            f'(make score SCORE_ARGS="--data {data or "ROWS.csv"} --skip-first-column")'
+        )
+    return None
+
+
 def score(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     state_dir = args.state_dir.resolve()
     skip_label = args.skip_first_column or args.data is None
     data = check_csv(args.data) if args.data else default_dataset(state_dir / "datasets" / "breast_cancer.csv")
@@ -84,8 +96,11 @@ def score(args: argparse.Namespace) -> int:
         rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), args.fault)
         if result.status != "SUCCEEDED":
             console.print(f"[red bold]Scoring {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
-            if result.error == "NoApprovedModel":
-                console.print("Register an approved model first: make run")
+            hint = failure_hint(
+                result.error, result.cause or "", skip_first_column=skip_label, data=args.data and str(args.data)
+            )
+            if hint:
+                console.print(hint)
             return 1
         output = result.output["output"]
         console.print(f"Scored with [bold]{result.output['model_package_arn']}[/]")

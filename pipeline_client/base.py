@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from .dataset import check_dataset
 from .errors import OptionError, PipelineError
-from .options import RunOptions
+from .options import RunOptions, environment_defaults
 from .run import Run
 from .scoring import ScoringOptions, ScoringRun, check_file, write_rows
 
@@ -125,7 +125,8 @@ class Pipeline(ABC):
 
     def start_run(self, data_uri: str, **options: Any) -> Run:
         """Start an execution; the options are RunOptions' fields, checked before anything starts."""
-        payload = RunOptions.parse(options).to_input(self._check_data(data_uri))
+        defaults = environment_defaults(self.resources.env)
+        payload = RunOptions.parse(options, defaults).to_input(self._check_data(data_uri))
         try:
             started = self.client("stepfunctions").start_execution(
                 stateMachineArn=self.resources.state_machine_arn, name=_name("notebook"), input=json.dumps(payload)

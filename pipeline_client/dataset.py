@@ -6,6 +6,7 @@ A header line is tolerated (the processing job detects and drops it), as in `pyt
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,17 @@ CHECKED_ROWS = 10_000  # enough to catch the wrong file before upload; the rest 
 FORMAT = "CSV, label in the first column, numbers only, no header"
 
 
+MAX_LABELS = 1000  # distinct labels counted; beyond this a label is certainly not a class
+MAX_CLASSES = 100  # more distinct labels than this is a regression target, not a set of classes
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     path: Path
     rows: int
     features: int
     header: bool
+    labels: frozenset[float] = frozenset()  # the distinct labels of the checked rows, up to MAX_LABELS
 
     def __str__(self) -> str:
         header = "a header line, " if self.header else ""
@@ -36,8 +42,9 @@ class Rows:
     features: list[list[float | None]]
 
 
-def check_dataset(path: Path | str) -> DatasetInfo:
-    """The file's shape, or PipelineError naming the line, the column and the fix."""
+def check_dataset(path: Path | str, *, training: bool = True) -> DatasetInfo:
+    """The file's shape, or PipelineError naming the line, the column and the fix. A training dataset must
+    also have enough rows for the processing job's train/validation/test split."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(f"dataset {path}: no such file; give the path of a {FORMAT} file")
@@ -45,6 +52,7 @@ def check_dataset(path: Path | str) -> DatasetInfo:
         raise PipelineError(f"dataset {path}: not a .csv file; export the dataset as {FORMAT}")
     rows = header = 0
     width = None
+    labels: set[float] = set()
     try:
         with path.open(newline="") as handle:
             for number, row in enumerate(csv.reader(handle), start=1):
@@ -64,17 +72,67 @@ def check_dataset(path: Path | str) -> DatasetInfo:
                     )
                 if rows < CHECKED_ROWS:
                     _check_row(path.name, number, row)
+                    if len(labels) < MAX_LABELS:
+                        labels.add(float(row[0]))
                 rows += 1
     except UnicodeDecodeError:
         raise PipelineError(f"dataset {path}: not a text file; export the dataset as {FORMAT}") from None
     if not rows:
         raise PipelineError(f"dataset {path}: no data rows; the file is empty or holds only a header")
-    return DatasetInfo(path=path, rows=rows, features=width - 1, header=bool(header))
+    if training:
+        _check_split(path.name, rows)
+    return DatasetInfo(path=path, rows=rows, features=width - 1, header=bool(header), labels=frozenset(labels))
+
+
+def check_labels(info: DatasetInfo, *, task: str, algorithm: str) -> None:
+    """A classifier's label must look like classes: a continuous first column is most often a feature."""
+    from training_code import catalog
+
+    if task != catalog.CLASSIFICATION:
+        return
+    fractional = sorted(v for v in info.labels if not float(v).is_integer())
+    if fractional or len(info.labels) > MAX_CLASSES:
+        example = ", ".join(f"{v:g}" for v in (fractional or sorted(info.labels))[:3])
+        count = f"{len(info.labels)}{'+' if len(info.labels) >= MAX_LABELS else ''}"
+        raise PipelineError(
+            f"{info.path.name}: the label (column 1) looks continuous ({count} distinct values, e.g. {example}), "
+            f"but {algorithm} is a classifier. The label may not be in the first column: move it there; or, for a "
+            "number to predict, choose a regression algorithm (--algorithm ridge, random-forest-regressor)"
+        )
+
+
+def _check_split(name: str, rows: int) -> None:
+    """The processing job's own split (training_code/process.py, its default fractions) of `rows` rows."""
+    smallest = _smallest_splittable()
+    if rows < smallest:
+        raise PipelineError(
+            f"{name}: {rows} data row{'s' if rows != 1 else ''}; the processing job splits the data into train, "
+            f"validation and test sets and needs at least {smallest} rows: add rows"
+        )
+
+
+@functools.cache
+def _smallest_splittable() -> int:
+    import pandas as pd
+
+    from training_code import process
+    from training_code.errors import UserError
+
+    args = process.parse_args([])
+    args.stratify = False
+    for rows in range(1, 100):
+        try:
+            parts = process.split(pd.DataFrame({"label": range(rows)}), args)
+        except UserError:
+            continue
+        if all(len(part) for part in parts.values()):
+            return rows
+    raise AssertionError("the processing job's split takes no small dataset")
 
 
 def read_rows(path: Path | str, *, limit: int = 5) -> Rows:
     """The first `limit` rows as numbers; a missing feature (empty cell) is None, as an endpoint takes it."""
-    info = check_dataset(path)
+    info = check_dataset(path, training=False)
     with info.path.open(newline="") as handle:
         lines = (row for row in csv.reader(handle) if row)
         data = list(itertools.islice(lines, int(info.header), int(info.header) + limit))

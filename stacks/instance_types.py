@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from functools import cache
 
 import botocore.session
@@ -13,11 +14,24 @@ def _enum(shape_name: str) -> frozenset[str]:
     return frozenset(model.shape_for(shape_name).enum)
 
 
+def nearest(value: str, allowed: list[str] | frozenset[str], n: int = 4) -> list[str]:
+    """The names closest to a mistyped `value`, closest first (`m5.large` -> `ml.m5.large` first)."""
+    names = sorted(allowed)
+    close = difflib.get_close_matches(value, names, n=n, cutoff=0.0)
+    prefixed = f"ml.{value}"
+    if prefixed in names:  # the prefix left out: the likeliest meaning
+        close = [prefixed, *[c for c in close if c != prefixed]][:n]
+    return close
+
+
 def _check(value: str, shape_name: str, kind: str) -> str:
     allowed = _enum(shape_name)
     if value not in allowed:
-        examples = ", ".join(sorted(t for t in allowed if t.startswith(("ml.m5.", "ml.c5.")))[:4])
-        raise ValueError(f"not a SageMaker {kind} instance type (e.g. {examples}; botocore's {shape_name} lists all)")
+        close = nearest(value, allowed)
+        raise ValueError(
+            f"not a SageMaker {kind} instance type: did you mean {close[0]!r}? (nearest: {', '.join(close)}; "
+            f"botocore's {shape_name} lists all)"
+        )
     return value
 
 

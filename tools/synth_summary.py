@@ -8,13 +8,23 @@ from collections import Counter
 from pathlib import Path
 
 
-def summarize(outdir: Path) -> str:
+def stacks(outdir: Path) -> list[tuple[str, Path, dict]]:
+    """(stack name, its directory, its artifact) of every stack, inside the stages' nested assemblies too:
+    each environment is a Stage, whose stacks its own assembly's manifest lists, not the top-level one."""
     manifest = json.loads((outdir / "manifest.json").read_text())
-    lines = []
+    found = []
     for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        template = json.loads((outdir / artifact["properties"]["templateFile"]).read_text())
+        if artifact["type"] == "cdk:cloud-assembly":
+            found += stacks(outdir / artifact["properties"]["directoryName"])
+        elif artifact["type"] == "aws:cloudformation:stack":
+            found.append((artifact.get("properties", {}).get("stackName", name), outdir, artifact))
+    return found
+
+
+def summarize(outdir: Path) -> str:
+    lines = []
+    for name, directory, artifact in stacks(outdir):
+        template = json.loads((directory / artifact["properties"]["templateFile"]).read_text())
         types = Counter(r["Type"] for r in template.get("Resources", {}).values() if r["Type"] != "AWS::CDK::Metadata")
         protected = artifact["properties"].get("terminationProtection", False)
         lines.append(f"{name}: {sum(types.values())} resources{'  [termination protection]' if protected else ''}")

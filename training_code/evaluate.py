@@ -15,16 +15,24 @@ from .paths import processing_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training_code evaluate",
-                                     description="Evaluate a trained model on held-out test data.")
-    parser.add_argument("--model", type=Path, default=processing_dir("model") / "model.tar.gz",
-                        help="model.tar.gz, or a directory holding it or model.joblib")
+    parser = argparse.ArgumentParser(
+        prog="python -m training_code evaluate", description="Evaluate a trained model on held-out test data."
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=processing_dir("model") / "model.tar.gz",
+        help="model.tar.gz, or a directory holding it or model.joblib",
+    )
     parser.add_argument("--test-dir", type=Path, default=processing_dir("test"))
     parser.add_argument("--output-dir", type=Path, default=processing_dir("evaluation"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--objective-metric", default=None,
-                        help="the metric the pipeline's quality gate compares; written as evaluation.json's "
-                             "`objective` so the state machine reads it at a fixed path")
+    parser.add_argument(
+        "--objective-metric",
+        default=None,
+        help="the metric the pipeline's quality gate compares; written as evaluation.json's "
+        "`objective` so the state machine reads it at a fixed path",
+    )
     return parser.parse_args(argv)
 
 
@@ -32,9 +40,18 @@ def objective(metrics: dict, name: str | None) -> dict | None:
     if name is None:
         return None
     if name not in metrics:
-        raise UserError(f"objective metric {name!r} was not measured on this model's test data; measured: "
-                        f"{', '.join(sorted(metrics))}")
+        raise UserError(
+            f"objective metric {name!r} was not measured on this model's test data; measured: "
+            f"{', '.join(sorted(metrics))}"
+        )
     return {"name": name, "value": metrics[name], "goal": METRIC_GOALS[name]}
+
+
+def _first(metrics: dict) -> dict | None:
+    """The metric a plot's title shows when no objective was named: the first one measured."""
+    for name, value in metrics.items():
+        return {"name": name, "value": value}
+    return None
 
 
 def _load(model_path: Path, scratch: Path):
@@ -45,8 +62,10 @@ def _load(model_path: Path, scratch: Path):
             return model_io.load(model_path)
         archives = sorted(model_path.glob("*.tar.gz"))
         if not archives:
-            raise UserError(f"no model.tar.gz or {model_io.MODEL_FILE} in {model_path}; pass the training job's "
-                            "model artifact as the processing input")
+            raise UserError(
+                f"no model.tar.gz or {model_io.MODEL_FILE} in {model_path}; pass the training job's "
+                "model artifact as the processing input"
+            )
         model_path = archives[0]
     return model_io.load(model_io.extract(model_path, scratch))
 
@@ -67,15 +86,20 @@ def evaluate(args: argparse.Namespace) -> dict:
     test = load_channel(args.test_dir, "test")
     expected = metadata.get("feature_count") or model.n_features
     if test.features.shape[1] != expected:
-        raise UserError(f"test data has {test.features.shape[1]} features but the model was trained on {expected}; "
-                        "use the test split produced with the training data (label first, same features)")
+        raise UserError(
+            f"test data has {test.features.shape[1]} features but the model was trained on {expected}; "
+            "use the test split produced with the training data (label first, same features)"
+        )
     metrics = score(model, test.features, test.labels, args.seed)
     if not metrics:
-        raise UserError("no metric could be computed on the test data; check that it has labels in the first "
-                        "column")
+        raise UserError("no metric could be computed on the test data; check that it has labels in the first column")
     gate = objective(metrics, args.objective_metric)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    plot = for_task(args.output_dir, model, test.features, test.labels, model.predict(test.features))
+    shown = gate or _first(metrics)
+    caption = " · ".join(
+        part for part in (metadata.get("algorithm"), shown and f"{shown['name']} {shown['value']:.4f}") if part
+    )
+    plots = for_task(args.output_dir, model, test.features, test.labels, model.predict(test.features), caption)
     report = {
         "algorithm": metadata.get("algorithm"),
         "task": task_name(model),
@@ -86,7 +110,9 @@ def evaluate(args: argparse.Namespace) -> dict:
         "class_labels": metadata.get("class_labels"),
         "hyperparameters": metadata.get("hyperparameters"),
         "training_metrics": metadata.get("metrics"),
-        "plot": plot,
+        "plot": next(iter(plots)),
+        "plots": list(plots),
+        "plot_titles": plots,
     }
     (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

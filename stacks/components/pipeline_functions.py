@@ -26,6 +26,7 @@ SHARED_WITH_TRAINING_CODE = (
     "training_code/metrics.py",
     "training_code/hyperparameters.py",
     "training_code/errors.py",
+    "training_code/objective.py",
 )
 FAILURE_RECORD_PREFIX = "failures/"
 

@@ -6,13 +6,15 @@ with one line naming the key, the value and what is allowed (see `ConfigError`).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from stacks.config.sections import (
     AllowedInstanceTypes,
@@ -198,7 +200,7 @@ def run_defaults(config: AppConfig) -> dict[str, Any]:
     """What an execution gets for every field its input leaves out (handed to the prepare-run function)."""
     return {
         **config.pipeline.model_dump(
-            include={"algorithm", "hyperparameters", "objective_metric", "threshold", "deploy"}
+            include={"algorithm", "hyperparameters", "objective_metric", "threshold", "task_objectives", "deploy"}
         ),
         "tuning": config.tuning.model_dump(),
         "processing": config.processing.model_dump(include={"instance_type", "volume_size_gb"}),
@@ -261,4 +263,26 @@ def _one_line(environment: object, exc: ValidationError) -> str:
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
     shown = "" if isinstance(value, dict) else f" = {value!r}"
+    if error["type"] == "extra_forbidden":
+        # pydantic says "Extra inputs are not permitted": name the key the user most likely meant instead.
+        known = _known_keys(error["loc"][:-1])
+        close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"invalid configuration for environment {environment!r}: {key}: not a configuration key; {hint}" + (
+            f"the keys here are {', '.join(known)}"
+        )
     return f"invalid configuration for environment {environment!r}: {key}{shown}: {message}"
+
+
+def _known_keys(parents: tuple) -> list[str]:
+    """The field names of the section at `parents` (a path of keys from the top of the configuration)."""
+    model: type[BaseModel] = AppConfig
+    for part in parents:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue  # a dict key (e.g. a task name): stay with the value type found below
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        for args in list(candidates):
+            candidates += typing.get_args(args)
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), model)
+    return [name for name in model.model_fields if name != "environment"]

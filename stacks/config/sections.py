@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stacks import instance_types
+from training_code import objective
+from training_code.errors import UserError
 
 
 class _Section(BaseModel):
@@ -205,6 +207,26 @@ class NotebookConfig(_Section):
         return self
 
 
+Task = Literal["classification", "regression", "clustering", "anomaly_detection", "dimensionality_reduction"]
+
+
+class TaskObjective(_Section):
+    """A task's default quality gate, for algorithms whose task does not measure `objective_metric`."""
+
+    metric: str
+    threshold: float
+
+
+def _default_task_objectives() -> dict[str, TaskObjective]:
+    return {
+        "classification": TaskObjective(metric="accuracy", threshold=0.9),
+        "regression": TaskObjective(metric="r2", threshold=0.5),
+        "clustering": TaskObjective(metric="silhouette", threshold=0.1),
+        "anomaly_detection": TaskObjective(metric="roc_auc", threshold=0.5),
+        "dimensionality_reduction": TaskObjective(metric="explained_variance_ratio", threshold=0.5),
+    }
+
+
 class PipelineDefaults(_Section):
     """What an execution gets for every field its input leaves out."""
 
@@ -213,10 +235,24 @@ class PipelineDefaults(_Section):
     hyperparameters: dict[str, str] = Field(default_factory=lambda: {"objective": "binary:logistic"})
     objective_metric: str = "accuracy"
     threshold: float = 0.9
+    # `--algorithm ridge` alone must run: a task that does not measure objective_metric gates on its own.
+    task_objectives: dict[Task, TaskObjective] = Field(default_factory=_default_task_objectives)
     deploy: bool = True
     # "Approved" deploys in the same run; "PendingManualApproval" registers and waits for a person.
     model_approval_status: Literal["Approved", "PendingManualApproval"] = "Approved"
     execution_timeout_minutes: int = Field(360, ge=5, le=525600)
+
+    @model_validator(mode="after")
+    def _objectives_can_be_met(self) -> PipelineDefaults:
+        # The same checks as an execution's objective (training_code/objective.py), at synthesis.
+        try:
+            objective.check_threshold(self.objective_metric, self.threshold)
+            for task, gate in self.task_objectives.items():
+                objective.check_metric(gate.metric, task, f"task_objectives.{task}")
+                objective.check_threshold(gate.metric, gate.threshold)
+        except (UserError, KeyError) as error:
+            raise ValueError(str(error).strip("'")) from None
+        return self
 
 
 class TriggersConfig(_Section):

@@ -91,3 +91,21 @@ def test_rule_matching_and_input_transformation() -> None:
     bus.add(Rule("r", pattern, (target,)))
     assert bus.put_event(event) == ["execution"]
     assert started == [("arn:sm", {"data": "s3://bucket/incoming/a.csv", "status": "Approved"})]
+
+
+def test_a_prod_run_names_the_local_approval_command_and_it_deploys(tmp_path, prod_assembly, capsys) -> None:
+    from local_runner.cli import main
+
+    argv = ["--env", "prod", "--cdk-out", str(prod_assembly.directory), "--state-dir", str(tmp_path / "state")]
+    try:
+        assert main(["approve", *argv]) == 1
+        assert "No model is waiting for approval" in capsys.readouterr().out
+        assert main(["run", "--no-tuning", "--threshold", "0.5", "--time-scale", "0.01", *argv]) == 0
+        out = capsys.readouterr().out
+        assert "Approve and deploy it with: python -m local_runner approve --env prod (make approve ENV=prod)" in out
+        assert main(["approve", "--time-scale", "0.01", *argv]) == 0
+        out = capsys.readouterr().out
+        assert "the approval workflow deploys it" in out and "is InService at http://127.0.0.1:" in out
+        assert main(["approve", *argv]) == 1  # approved once: nothing waits any more
+    finally:
+        main(["stop", "--state-dir", str(tmp_path / "state")])

@@ -18,6 +18,8 @@ ROW = (
     "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
     "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
 )
+# A gate no model clears that is still a valid input: log loss is above 0 for any model short of certainty.
+UNREACHABLE = {"objective": {"metric": "log_loss", "threshold": 0}}
 
 
 def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(run, request):
@@ -47,7 +49,7 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
     assert updated["EndpointConfigName"] != endpoint["EndpointConfigName"]
     assert runtime.invoke_endpoint(EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body=ROW)
 
-    rejected = run(tuning=False, threshold=1.01)
+    rejected = run(tuning=False, extra=UNREACHABLE)
     assert rejected.status == "SUCCEEDED" and rejected.visited[-1] == "QualityGateNotMet"
     [unchanged] = _endpoints(run)
     assert unchanged["EndpointConfigName"] == updated["EndpointConfigName"]
@@ -55,7 +57,7 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
 
 
 def test_an_unreachable_threshold_ends_at_the_quality_gate_without_endpoint_change(run):
-    result = run(tuning=False, threshold=1.01)
+    result = run(tuning=False, extra=UNREACHABLE)
     assert result.status == "SUCCEEDED"
     assert result.visited[-1] == "QualityGateNotMet"
     assert result.output["status"] == "REJECTED_BY_QUALITY_GATE"
@@ -119,7 +121,7 @@ def test_a_throttled_job_creation_surfaces_as_amazon_sagemaker_exception(run, re
     """The optimized integrations name unmodeled SageMaker errors SageMaker.AmazonSageMakerException."""
     _deploys(run, request)
     run.cloud.faults.throttle("CreateProcessingJob", times=1)
-    result = run(tuning=False, threshold=1.01)  # the gate ends it: the retry is what matters here
+    result = run(tuning=False, extra=UNREACHABLE)  # the gate ends it: the retry is what matters here
     errors = [e["taskFailedEventDetails"] for e in result.history if e["type"] == "TaskFailed"]
     assert errors[0]["error"] == "SageMaker.AmazonSageMakerException"
     assert "ThrottlingException" in errors[0]["cause"]

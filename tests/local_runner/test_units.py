@@ -170,8 +170,9 @@ def test_final_metric_is_the_last_match_and_paths_map_into_the_job_tree(tmp_path
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--data", "/nonexistent/data.csv"], "not found"),
-        (["run", "--data", __file__], "must be a .csv"),
+        (["run", "--data", "/nonexistent/data.csv"], "no such file; give the path of a CSV"),
+        (["run", "--data", __file__], "not a .csv file; export the dataset as CSV"),
+        (["run", "--max-jobs", "0"], "max_jobs=0: expected a whole number from 1 to 500"),
         (["run", "--algorithm", "no-such-algorithm"], "is not known"),
         (["run", "--no-tuning", "--max-jobs", "4"], "need tuning"),
         (["run", "--max-jobs", "2", "--parallel", "3"], "exceeds"),
@@ -183,12 +184,65 @@ def test_cli_rejects_bad_options_clearly(argv, message, capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "argv", [["run", "--max-jobs", "0"], ["run", "--threshold", "high"], ["run", "--strategy", "Magic"]]
+    "argv", [["run", "--max-jobs", "x"], ["run", "--threshold", "high"], ["run", "--strategy", "Magic"]]
 )
 def test_cli_argument_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2
+
+
+def _csv(tmp_path, name: str, rows: list[str]):
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--threshold", "2"], "threshold: 2 is outside the range of accuracy; give a number from 0 to 1"),
+        (["run", "--threshold", "-1"], "threshold: -1 is outside the range of accuracy"),
+        (["run", "--threshold", "nan"], "threshold=nan: expected a finite number"),
+        (["run", "--algorithm", "ridge", "--metric", "accuracy"], "'accuracy' is not measured for ridge"),
+        (["run", "--algorithm", "ridge", "--metric", "rmse", "--threshold", "-3"], "give a number of at least 0"),
+        (["run", "--algorithm", "xgboost", "--hyperparameter", "max_depth=deep"], "max_depth"),
+        (["run", "--hyperparameter", "eta=0.1", "--hyperparameter", "eta=0.2"], "eta given more than once"),
+        (["run", "--training-instance-type", "ml.m5.larg"], "did you mean 'ml.m5.large'?"),
+        (["run", "--endpoint-instance-type", "ml.m5.large"], "serverless endpoint, which has no instance type"),
+    ],
+)
+def test_run_options_are_checked_before_anything_starts(argv, message, capsys, tmp_path):
+    assert main([*argv, "--state-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "runner").exists(), "nothing may start before the options are checked"
+
+
+@pytest.mark.parametrize(
+    ("rows", "argv", "message"),
+    [
+        (["1,2.5,3"], [], "one.csv: 1 data row; the processing job splits the data"),
+        (["1,2.5,3", "0,red,4", "1,1,1", "0,2,2"], [], "one.csv line 2, column 2: 'red' is not a number"),
+        (
+            [f"{i * 1.37:.2f},{i},{i % 3}" for i in range(200)],
+            ["--algorithm", "random-forest"],
+            "the label (column 1) looks continuous",
+        ),
+    ],
+)
+def test_a_dataset_the_pipeline_would_reject_fails_before_the_run(rows, argv, message, capsys, tmp_path):
+    data = _csv(tmp_path, "one.csv", rows)
+    assert main(["run", "--data", data, *argv, "--state-dir", str(tmp_path / "state")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unknown_option_shows_the_commands_usage_and_the_nearest_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--treshold", "0.5"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m local_runner run" in err and "did you mean --threshold?" in err
 
 
 def test_transform_records_follow_the_data_processing_rules():
@@ -224,3 +278,35 @@ def test_blue_green_traffic_steps():
     assert shares(policy(canary), 4) == [0.25, 1.0]
     linear = {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}
     assert shares(policy(linear), 1) == pytest.approx([0.3, 0.6, 0.9, 1.0])
+
+
+def test_a_scoring_failure_with_one_column_too_many_names_skip_first_column():
+    from local_runner.scoring import failure_hint
+
+    cause = "TransformFailed: row 1 has 31 columns; the model expects 30 features (features only, no label column)"
+    hint = failure_hint("TransformFailed", cause, skip_first_column=False, data="rows.csv")
+    assert hint == (
+        "The first column looks like a label or an id: score without it with --skip-first-column "
+        '(make score SCORE_ARGS="--data rows.csv --skip-first-column")'
+    )
+    assert failure_hint("TransformFailed", cause, skip_first_column=True, data="rows.csv") is None
+    assert failure_hint("NoApprovedModel", "none", skip_first_column=False, data=None) == (
+        "Register an approved model first: make run"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cause", "hint"),
+    [
+        (
+            "TrainFailed: objective binary:logistic needs 2 classes, the labels have 3; use objective=multi:softprob",
+            'To apply it: --hyperparameter objective=multi:softprob (in make run: RUN_ARGS="... --hyperparameter '
+            'objective=multi:softprob")',
+        ),
+        ("ProcessFailed: every row has an empty label (first column)", None),
+    ],
+)
+def test_a_failure_that_names_a_hyperparameter_fix_shows_the_flag_that_applies_it(cause, hint):
+    from local_runner.cli import hyperparameter_hint
+
+    assert hyperparameter_hint(cause) == hint

@@ -137,7 +137,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def uploaded(aws: AwsPipeline, tmp_path: Path) -> str:
     path = tmp_path / "cancer.csv"
-    path.write_text("1,0.5,2\n0,0.1,3\n")
+    path.write_text("1,0.5,2\n0,0.1,3\n1,0.7,2\n0,0.2,4\n")  # the fewest rows the processing job can split
     return aws.upload_dataset(path)
 
 
@@ -176,7 +176,7 @@ def test_upload_puts_the_file_under_a_new_key(aws: AwsPipeline, uploaded: str, t
     bucket, key = uploaded.removeprefix("s3://").split("/", 1)
     assert bucket == "data-bucket" and key.startswith("datasets/cancer-") and key.endswith("/cancer.csv")
     body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert body == b"1,0.5,2\n0,0.1,3\n"
+    assert body == b"1,0.5,2\n0,0.1,3\n1,0.7,2\n0,0.2,4\n"
 
 
 def test_an_unusable_csv_is_not_uploaded(aws: AwsPipeline, tmp_path: Path) -> None:

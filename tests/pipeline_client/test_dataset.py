@@ -22,9 +22,9 @@ def test_the_sample_dataset_is_label_first_and_numeric(dataset: Path) -> None:
 
 
 def test_a_header_line_is_tolerated_and_skipped_when_reading(tmp_path: Path) -> None:
-    path = _csv(tmp_path, "label,a,b\n1,0.5,2\n0,,3\n")
+    path = _csv(tmp_path, "label,a,b\n1,0.5,2\n0,,3\n1,1,1\n0,2,2\n")
     assert check_dataset(path).header is True
-    rows = read_rows(path, limit=5)
+    rows = read_rows(path, limit=2)
     assert rows.labels == [1, 0]
     assert rows.features == [[0.5, 2.0], [None, 3.0]]  # an empty cell is a missing value
 
@@ -65,3 +65,10 @@ def test_a_binary_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
     with pytest.raises(PipelineError, match="not a text file"):
         check_dataset(path)
+
+
+def test_a_training_dataset_needs_rows_for_every_split_a_scoring_one_does_not(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "1,0.5,2\n0,1,3\n")
+    with pytest.raises(PipelineError, match=r"2 data rows; the processing job splits .* needs at least 4 rows"):
+        check_dataset(path)
+    assert check_dataset(path, training=False).rows == 2

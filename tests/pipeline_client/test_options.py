@@ -20,7 +20,15 @@ DATA = "s3://data-bucket/datasets/cancer.csv"
 GOOD = [
     {},
     {"algorithm": "xgboost", "tuning": False, "threshold": 0.8},
-    {"algorithm": "ridge", "tuning": True, "max_jobs": 4, "parallel": 2, "strategy": "Random", "metric": "rmse"},
+    {
+        "algorithm": "ridge",
+        "tuning": True,
+        "max_jobs": 4,
+        "parallel": 2,
+        "strategy": "Random",
+        "metric": "rmse",
+        "threshold": 0.5,
+    },
     {"algorithm": "random-forest", "hyperparameters": {"n_estimators": 50}, "deploy": False, "threshold": 1},
 ]
 
@@ -69,3 +77,24 @@ def test_bad_hyperparameters_are_explained_by_the_containers_parser() -> None:
     with pytest.raises(OptionError, match="max_depth") as raised:
         RunOptions.parse({"algorithm": "xgboost", "hyperparameters": {"max_depth": "deep"}})
     assert "deep" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threshold": 2}, "threshold: 2 is outside the range of accuracy; give a number from 0 to 1"),
+        ({"algorithm": "kmeans", "metric": "accuracy"}, "metric: 'accuracy' is not measured for kmeans (clustering)"),
+        ({"algorithm": "ridge", "metric": "mae"}, "threshold: this environment has no default threshold for mae"),
+        ({"instance_types": {"trainig": "ml.m5.large"}}, "unknown option 'trainig': did you mean 'training'?"),
+        ({"instance_types": {"training": "ml.m5.larg"}}, "did you mean 'ml.m5.large'? choose one of"),
+    ],
+)
+def test_with_the_environments_defaults_the_gate_and_instances_are_checked_too(options: dict, message: str) -> None:
+    with pytest.raises(OptionError) as raised:
+        RunOptions.parse(options, run_defaults(load_config("dev")))
+    assert message in str(raised.value)
+
+
+def test_instance_types_go_into_the_execution_input() -> None:
+    options = RunOptions.parse({"instance_types": {"training": "ml.m5.xlarge"}}, run_defaults(load_config("dev")))
+    assert options.to_input(DATA)["instance_types"] == {"training": "ml.m5.xlarge"}

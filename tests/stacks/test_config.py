@@ -63,7 +63,21 @@ def test_shipped_environments_are_valid() -> None:
             {"training__instance_type": "ml.c5.2xlarge"},
             "training.instance_type 'ml.c5.2xlarge' must be one of allowed_instance_types.training",
         ),
-        ({"trainng": {}}, "trainng: Extra inputs are not permitted"),
+        ({"trainng": {}}, "trainng: not a configuration key; did you mean 'training'?"),
+        (
+            {"training__instance_type": "ml.m5.larg"},
+            "not a SageMaker training instance type: did you mean 'ml.m5.large'? (nearest: ml.m5.large, ml.m5.xlarge",
+        ),
+        ({"endpoint__instance_type": "m5.large"}, "not a SageMaker endpoint instance type: did you mean 'ml.m5.large'"),
+        ({"pipeline__objective_metrc": "f1"}, "pipeline.objective_metrc: not a configuration key; did you mean"),
+        (
+            {"pipeline__threshold": 1.5},
+            "objective.threshold: 1.5 is outside the range of accuracy; give a number from 0 to 1",
+        ),
+        (
+            {"pipeline__task_objectives": {"regression": {"metric": "accuracy", "threshold": 0.5}}},
+            "objective.metric: 'accuracy' is not measured for task_objectives.regression (regression)",
+        ),
         (
             {"endpoint__serverless__memory_size_mb": 1000},
             "endpoint.serverless.memory_size_mb = 1000: Input should be 1024, 2048, 3072, 4096, 5120 or 6144",

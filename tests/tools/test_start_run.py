@@ -8,8 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tools.start_run import RunError, check_csv, main, stack_outputs
+from pipeline_client import PipelineError, check_dataset
+from tools.start_run import RunError, main, stack_outputs
 
+ROWS = "1,0.5,2\n0,0.1,3\n1,0.7,2\n0,0.2,4\n"  # the fewest rows the processing job can split
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
 
@@ -33,7 +35,7 @@ def _csv(tmp_path, text: str, name: str = "data.csv"):
 
 
 def test_uploads_and_starts_with_the_options(aws, tmp_path, capsys) -> None:
-    path = _csv(tmp_path, "1,0.5,2\n0,0.1,3\n")
+    path = _csv(tmp_path, ROWS)
     code = main(
         [
             "--csv",
@@ -56,7 +58,7 @@ def test_uploads_and_starts_with_the_options(aws, tmp_path, capsys) -> None:
     assert payload["algorithm"] == "ridge" and payload["tuning"] == {"enabled": False}
     assert payload["objective"] == {"threshold": 0.8}
     bucket, key = payload["data"].removeprefix("s3://").split("/", 1)
-    assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"1,0.5,2\n0,0.1,3\n"
+    assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == ROWS.encode()
 
 
 def test_names_come_from_the_stack_outputs(aws) -> None:
@@ -74,9 +76,9 @@ def test_names_come_from_the_stack_outputs(aws) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("missing.csv", None, "no such file; give the path of a CSV dataset"),
+        ("missing.csv", None, "no such file; give the path of a CSV"),
         ("data.json", "{}", "not a .csv file; export the dataset as CSV"),
-        ("empty.csv", "", "the file is empty"),
+        ("empty.csv", "", "no data rows; the file is empty"),
         ("bad.csv", "1,2\n0,abc\n", "bad.csv line 2, column 2: 'abc' is not a number"),
     ],
 )
@@ -84,17 +86,37 @@ def test_bad_files_are_named_and_nothing_is_uploaded(tmp_path, name: str, text: 
     path = tmp_path / name
     if text is not None:
         path.write_text(text)
-    with pytest.raises(RunError, match=message):
-        check_csv(path)
+    with pytest.raises(PipelineError, match=message):
+        check_dataset(path)
 
 
 def test_a_header_row_is_accepted(tmp_path) -> None:
-    assert check_csv(_csv(tmp_path, "label,a,b\n1,2,3\n")) == 3
+    assert check_dataset(_csv(tmp_path, "label,a,b\n" + ROWS)).features == 2
+
+
+def test_every_option_of_the_execution_input_has_a_flag(aws, tmp_path, capsys) -> None:
+    argv = ["--csv", str(_csv(tmp_path, ROWS)), "--data-bucket", "data-bucket", "--state-machine-arn", aws]
+    argv += ["--algorithm", "xgboost", "--hyperparameter", "objective=binary:logistic", "--hyperparameter"]
+    argv += ["max_depth=4", "--metric", "f1", "--threshold", "0.7", "--training-instance-type", "ml.m5.xlarge"]
+    assert main([*argv, "--no-deploy"]) == 0
+    started = json.loads(capsys.readouterr().out)
+    payload = json.loads(started["input"])
+    assert payload["hyperparameters"] == {"objective": "binary:logistic", "max_depth": "4"}
+    assert payload["objective"] == {"metric": "f1", "threshold": 0.7}
+    assert payload["instance_types"] == {"training": "ml.m5.xlarge"} and payload["deploy"] is False
+
+
+def test_a_threshold_out_of_the_metrics_range_fails_before_the_upload(aws, tmp_path, capsys) -> None:
+    argv = ["--csv", str(_csv(tmp_path, ROWS)), "--data-bucket", "data-bucket", "--state-machine-arn", aws]
+    assert main([*argv, "--threshold", "2"]) == 2
+    assert "threshold: 2 is outside the range of accuracy" in capsys.readouterr().err
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket="data-bucket")
 
 
 def test_cli_reports_errors_on_one_line(tmp_path, capsys) -> None:
     assert main(["--csv", str(tmp_path / "nope.csv")]) == 2
     assert (
         capsys.readouterr().err.strip()
-        == f"error: {tmp_path / 'nope.csv'}: no such file; give the path of a CSV dataset"
+        == f"error: dataset {tmp_path / 'nope.csv'}: no such file; give the path of a CSV, label in the first "
+        "column, numbers only, no header file"
     )

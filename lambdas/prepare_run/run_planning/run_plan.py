@@ -6,20 +6,13 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from training_code import catalog
+from training_code import catalog, objective
+from training_code.errors import UserError
 from training_code.metrics import METRIC_GOALS
 
 from .run_input import InvalidExecutionInput, check_allowed, check_data_location, check_schema, typed_hyperparameters
 from .settings import Settings
 
-# Task -> the metrics the evaluation job writes to evaluation.json for it.
-EVALUATION_METRICS = {
-    catalog.CLASSIFICATION: ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
-    catalog.REGRESSION: ("rmse", "mae", "r2"),
-    catalog.CLUSTERING: ("silhouette", "msd"),
-    catalog.ANOMALY: ("roc_auc", "anomaly_rate"),
-    catalog.REDUCTION: ("explained_variance_ratio",),
-}
 TUNING_NAME_LIMIT = 32  # CreateHyperParameterTuningJob; every other job name allows 63
 
 
@@ -61,13 +54,10 @@ def plan_run(raw: Any, settings: Settings, *, execution_name: str, start_time: s
 
 
 def _objective(given: dict[str, Any], defaults: dict[str, Any], algorithm: str, task: str) -> dict[str, Any]:
-    metric = given.get("metric", defaults["objective_metric"])
-    available = EVALUATION_METRICS[task]
-    if metric not in available:
-        raise InvalidExecutionInput(
-            f"objective.metric: {metric!r} is not measured for {algorithm} ({task}); use one of {', '.join(available)}"
-        )
-    return {"metric": metric, "goal": METRIC_GOALS[metric], "threshold": given.get("threshold", defaults["threshold"])}
+    try:
+        return objective.resolve(given, defaults, algorithm, task)
+    except UserError as error:
+        raise InvalidExecutionInput(str(error)) from None
 
 
 def _tuning(given: dict, defaults: dict, algorithm: str, typed: dict, hyperparameters: dict[str, str]) -> dict:

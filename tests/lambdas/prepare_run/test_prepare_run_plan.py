@@ -6,6 +6,7 @@ import re
 
 import pytest
 from prepare_run_testkit import START
+from run_planning.run_input import InvalidExecutionInput
 from run_planning.run_plan import plan_run, run_id
 from run_planning.settings import Settings
 
@@ -152,3 +153,40 @@ def test_hyperparameters_are_passed_as_strings(dev_settings: Settings) -> None:
         start_time=START,
     )
     assert run["hyperparameters"] == {"k": "3", "init_method": "random", "algorithm": "kmeans"}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "metric", "goal"),
+    [
+        ("ridge", "r2", "Maximize"),
+        ("kmeans", "silhouette", "Maximize"),
+        ("isolation-forest", "roc_auc", "Maximize"),
+        ("pca", "explained_variance_ratio", "Maximize"),
+        ("random-forest", "accuracy", "Maximize"),
+    ],
+)
+def test_each_task_gets_its_own_default_gate(dev_settings: Settings, algorithm: str, metric: str, goal: str) -> None:
+    run = plan_run(
+        {"data": "s3://data-bucket/d/", "algorithm": algorithm}, dev_settings, execution_name="e", start_time=START
+    )
+    task = run["task"]
+    expected = dev_settings.defaults["task_objectives"][task]
+    assert run["objective"] == {"metric": metric, "goal": goal, "threshold": expected["threshold"]}
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        ({"threshold": 2}, "objective.threshold: 2 is outside the range of accuracy; give a number from 0 to 1"),
+        ({"threshold": -1}, "objective.threshold: -1 is outside the range of accuracy; give a number from 0 to 1"),
+        ({"metric": "log_loss", "threshold": -0.5}, "give a number of at least 0 (the gate passes when log_loss <="),
+        ({"metric": "f1"}, "objective.threshold: this environment has no default threshold for f1; give one"),
+    ],
+)
+def test_a_threshold_the_metric_cannot_reach_is_rejected_at_once(
+    dev_settings: Settings, objective: dict, message: str
+) -> None:
+    with pytest.raises(InvalidExecutionInput, match=re.escape(message)):
+        plan_run(
+            {"data": "s3://data-bucket/d/", "objective": objective}, dev_settings, execution_name="e", start_time=START
+        )
