@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from pathlib import Path
 
@@ -226,8 +227,16 @@ def test_a_breached_alarm_rolls_the_pipelines_update_back_and_fails_the_run(run,
     assert record["step"] == "Deploy" and record["error"] == "DeploymentRolledBack"
     assert record["job"]["name"] == deployed["EndpointName"] and record["job"]["action"] == "update"
     assert record["stopped"] == []  # an updated endpoint is never deleted by the handler
-    [message] = failures.messages()
+    # The topic hears twice: the alarm's own action (CloudWatch publishes as cloudwatch.amazonaws.com, which the
+    # topic's and the key's policies must allow) and the failure handler's notification.
+    messages = failures.messages()
+    alarms = [m for m in messages if m["Message"].startswith("{") and json.loads(m["Message"]).get("AlarmName")]
+    handled = [m for m in messages if m not in alarms]
+    assert [json.loads(m["Message"])["AlarmName"] for m in alarms] == [errors_alarm]
+    assert json.loads(alarms[0]["Message"])["NewStateValue"] == "ALARM"
+    [message] = handled
     assert "Deploy" in message["Subject"]
+    assert run.cloud.sagemaker.cloudwatch.lost_notifications == []
 
 
 def test_an_update_whose_new_fleet_fails_keeps_the_old_one_serving(run, request):
