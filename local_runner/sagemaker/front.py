@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import endpoints
@@ -46,8 +47,11 @@ def check_free(port: int, endpoint: str) -> None:
             ) from None
 
 
-def start(directory: Path, port: int, url: str, endpoint: str) -> endpoints.Deployment:
-    """Start the front on `port`, routed to `url`, and wait until /ping answers through it."""
+def start(
+    directory: Path, port: int, url: str, endpoint: str, on_spawn: Callable[[endpoints.Deployment], None]
+) -> endpoints.Deployment:
+    """Start the front on `port`, routed to `url`, and wait until /ping answers through it. `on_spawn` records
+    the process as soon as it exists, as endpoints.start does for a fleet: a killed runner leaves it on record."""
     check_free(port, endpoint)
     directory.mkdir(parents=True, exist_ok=True)
     write_route(directory, url)
@@ -69,6 +73,7 @@ def start(directory: Path, port: int, url: str, endpoint: str) -> endpoints.Depl
             start_new_session=True,  # outlives the runner, as the endpoint's servers do
         )
     front = endpoints.Deployment(popen.pid, port, str(directory))
+    on_spawn(front)
     deadline = time.monotonic() + endpoints.PING_TIMEOUT
     while time.monotonic() < deadline:
         if popen.poll() is not None:

@@ -239,9 +239,12 @@ class Hosting:
         return bool(found.get("pid")) and endpoints.alive(found["pid"], found.get("directory"))
 
     def _start_front(self, name: str, port: int, fleet: dict[str, Any]) -> None:
-        """The front on the endpoint's port, routed to `fleet`; on record once it answers."""
-        started = front.start(self.workdir / "fronts" / name, port, fleet["url"], name)
-        self.store.update("endpoints", name, front=started.to_dict())
+        """The front on the endpoint's port, routed to `fleet`; on record from the moment its process exists."""
+
+        def record(server: endpoints.Deployment) -> None:
+            self.store.update("endpoints", name, front=server.to_dict())
+
+        front.start(self.workdir / "fronts" / name, port, fleet["url"], name, on_spawn=record)
 
     def _fail_deployment(self, name: str, reason: str, *, serving: bool) -> None:
         """A failed creation leaves a Failed endpoint. A failed update leaves the old fleet serving: SageMaker
