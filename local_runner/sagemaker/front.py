@@ -2,7 +2,7 @@
 
 Fleets come and go on free ports (a blue/green update starts the new fleet beside the serving one), but a
 client holds one URL. The front listens on the endpoint's port for as long as the endpoint exists and
-forwards every request to the fleet named in its route file, re-read when the file changes: switching fleets
+forwards every request to the fleet named in its route file, read for each request: switching fleets
 is one atomic file write, with no moment when nothing listens. Granian serves it, as it serves the model;
 like a model server, it outlives the runner and has a SAGEMAKER_BASE_DIR, so `stop` finds it (lifetime.py).
 """

@@ -22,15 +22,12 @@ class Front:
 
     def __init__(self, route: Path):
         self.route = route
-        self._seen: int | None = None
-        self._url = ""
         self._client: httpx.AsyncClient | None = None
 
     def target(self) -> str:
-        stamp = self.route.stat().st_mtime_ns
-        if stamp != self._seen:
-            self._url, self._seen = json.loads(self.route.read_text())["url"], stamp
-        return self._url
+        # Read on every request (tens of microseconds): a cache keyed on the file's mtime could miss a switch,
+        # as two writes within the kernel's timestamp granularity (milliseconds) look alike.
+        return json.loads(self.route.read_text())["url"]
 
     async def __rsgi__(self, scope, protocol) -> None:
         if self._client is None:  # created in the worker's event loop
