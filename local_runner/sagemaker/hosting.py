@@ -1,6 +1,8 @@
 """Hosting: models, endpoint configurations, endpoints and the runtime's InvokeEndpoint.
 
-An endpoint record keeps the fleet that serves in `local` ({pid, port, directory, url, config}) and, during
+An endpoint record keeps its `port`, picked free at CreateEndpoint and kept until DeleteEndpoint, with the
+front that listens on it (`front`, front.py), so that its URL never changes; the fleet that serves is in
+`local` ({pid, port, directory, url, config}), on a port of its own, and, during
 a blue/green update, the new fleet in `green` with the share of traffic it takes (`weight`); InvokeEndpoint
 routes by that share. A fleet whose server is starting (not yet healthy) is in `launching`, recorded as soon
 as its process exists: whenever the runner ends, every server it started is on record for `stop`.
@@ -18,7 +20,7 @@ import httpx
 
 from ..permissions import Principal, acting_as
 from ..validation import ServiceError
-from . import bluegreen, capture, endpoints, jobs, prerequisites, variants
+from . import bluegreen, capture, endpoints, front, jobs, prerequisites, variants
 
 SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
 
@@ -130,6 +132,7 @@ class Hosting:
             "EndpointStatus": "Creating",
             "CreationTime": now,
             "LastModifiedTime": now,
+            "port": endpoints.free_port(),  # the endpoint's URL for as long as it exists
             "local": {},
         }
         self.store.put("endpoints", name, record)
@@ -186,6 +189,7 @@ class Hosting:
         """`create`, `update` (blue/green) or `restart` (a server a reboot took away) an endpoint's fleet."""
         previous = self.store.get("endpoints", name) or {}
         blue = previous.get("local") or {}
+        fleet: dict[str, Any] | None = None
         try:
             injected = self.faults.job_failure("endpoint", name)
             if injected:
@@ -200,22 +204,47 @@ class Hosting:
                 image=(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]).get("Image"),
                 volume_key=config.get("KmsKeyId"),
             )
+            port = self._endpoint_port(name)
+            if not self._front_alive(previous):
+                front.check_free(port, name)  # before the fleet starts: the cheap failure first
             fleet, image = self._start_fleet(name, config)
+            if not self._front_alive(previous):
+                self._start_front(name, port, blue if mode == "update" and _serving(blue) else fleet)
         except Exception as error:
+            if fleet is not None:  # the fleet started, but the front on the endpoint's port did not
+                endpoints.discard(fleet)
             if isinstance(error, ServiceError):
                 reason = error.message
             elif isinstance(error, endpoints.DeploymentError):
                 reason = str(error)
             else:
                 reason = jobs.unexpected_failure(error)
-            self._fail_deployment(
-                name, reason[:1024], serving=mode == "update" and bool(blue.get("pid")) and endpoints.alive(blue["pid"])
-            )
+            self._fail_deployment(name, reason[:1024], serving=mode == "update" and _serving(blue))
             return
-        if mode == "update" and blue.get("pid") and endpoints.alive(blue["pid"]):
+        if mode == "update" and _serving(blue):
             self._blue_green(name, blue, fleet, config, image, deployment)
         else:
             self._serve(name, fleet, config, image, deployment if mode == "update" else None)
+
+    def _endpoint_port(self, name: str) -> int:
+        """The endpoint's port: recorded at creation (or now, for a record from before ports were kept)."""
+        record = self.store.get("endpoints", name) or {}
+        if not record.get("port"):
+            record = self.store.update("endpoints", name, port=endpoints.free_port())
+        return record["port"]
+
+    @staticmethod
+    def _front_alive(record: dict[str, Any]) -> bool:
+        found = record.get("front") or {}
+        return bool(found.get("pid")) and endpoints.alive(found["pid"], found.get("directory"))
+
+    def _start_front(self, name: str, port: int, fleet: dict[str, Any]) -> None:
+        """The front on the endpoint's port, routed to `fleet`; on record from the moment its process exists."""
+
+        def record(server: endpoints.Deployment) -> None:
+            self.store.update("endpoints", name, front=server.to_dict())
+
+        front.start(self.workdir / "fronts" / name, port, fleet["url"], name, on_spawn=record)
 
     def _fail_deployment(self, name: str, reason: str, *, serving: bool) -> None:
         """A failed creation leaves a Failed endpoint. A failed update leaves the old fleet serving: SageMaker
@@ -235,8 +264,11 @@ class Hosting:
         self, name: str, fleet: dict[str, Any], config: dict[str, Any], image: str | None, deployment: dict | None
     ) -> None:
         """`fleet` takes all traffic; the fleet it replaces, if any, is terminated before the endpoint is InService."""
-        old = (self.store.get("endpoints", name) or {}).get("local") or {}
+        record = self.store.get("endpoints", name) or {}
+        old = record.get("local") or {}
         self.store.update("endpoints", name, local=fleet, green=None, launching=None)
+        if record.get("front"):  # clients on the endpoint's URL reach the new fleet before the old one stops
+            front.write_route(record["front"]["directory"], fleet["url"])
         if old.get("pid") and old.get("pid") != fleet["pid"]:
             endpoints.discard(old)
         fields: dict[str, Any] = {
@@ -271,8 +303,10 @@ class Hosting:
         return {}
 
     def endpoint_url(self, name: str) -> str | None:
-        record = self.store.get("endpoints", name)
-        return (record or {}).get("local", {}).get("url")
+        record = self.store.get("endpoints", name) or {}
+        if record.get("front"):
+            return f"http://127.0.0.1:{record['port']}"
+        return record.get("local", {}).get("url")
 
     def recover_endpoints(self) -> None:
         """Deployments a previous run left in flight: its threads are gone, so they end here. An update's new
@@ -307,6 +341,11 @@ class Hosting:
             if record["EndpointStatus"] != "InService" or not local.get("pid"):
                 continue
             if endpoints.alive(local["pid"]) and endpoints.ping(local["port"]):
+                if not self._front_alive(record):  # the fleet survived, its front did not
+                    try:
+                        self._start_front(record["EndpointName"], self._endpoint_port(record["EndpointName"]), local)
+                    except endpoints.DeploymentError as error:
+                        self._fail_deployment(record["EndpointName"], str(error), serving=False)
                 continue
             self._deploy(record["EndpointName"], local.get("config", record["EndpointConfigName"]), "restart")
 
@@ -394,8 +433,13 @@ class Hosting:
 
 
 def _fleets(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The servers an endpoint record names: starting, new (green) and serving."""
-    return [fleet for fleet in (record.get("launching"), record.get("green"), record.get("local")) if fleet]
+    """The servers an endpoint record names: starting, new (green), serving, and the front on its port."""
+    servers = (record.get("launching"), record.get("green"), record.get("local"), record.get("front"))
+    return [server for server in servers if server]
+
+
+def _serving(fleet: dict[str, Any]) -> bool:
+    return bool(fleet.get("pid")) and endpoints.alive(fleet["pid"])
 
 
 def _bytes(body: Any) -> bytes:

@@ -161,7 +161,7 @@ def test_an_endpoint_server_started_before_the_kill_is_on_record_and_stop_ends_i
     fleets = [
         fleet
         for record in state["endpoints"].values()
-        for fleet in (record.get("local"), record.get("green"), record.get("launching"))
+        for fleet in (record.get("local"), record.get("green"), record.get("launching"), record.get("front"))
         if fleet
     ]
     assert frozen.pid in {fleet["pid"] for fleet in fleets}, (fleets, output[-2000:])
