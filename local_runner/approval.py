@@ -12,8 +12,7 @@ import argparse
 from pathlib import Path
 
 from .cloud import LocalCloud
-from .pipeline import load_assembly
-from .progress import follow, make_console
+from .progress import command_assembly, follow, make_console
 from .template import TemplateError
 
 PENDING = "PendingManualApproval"
@@ -50,12 +49,7 @@ def _pending(sagemaker, groups: list[str]) -> list[dict]:
 def approve(args: argparse.Namespace) -> int:
     console = make_console()
     state_dir = args.state_dir.resolve()
-    assembly = load_assembly(
-        env=args.env,
-        state_dir=state_dir,
-        cdk_out=args.cdk_out,
-        on_synth=lambda out_dir: console.status(f"Synthesizing ({args.env}) into {out_dir} …"),
-    )
+    assembly = command_assembly(args, console, state_dir)
     approval_ids = [lid for _, lid, _ in assembly.state_machines() if lid.startswith("Approval")]
     if not approval_ids:
         raise TemplateError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import json
 import logging
@@ -26,10 +25,10 @@ from . import approval, rehearsal, s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, default_dataset
 from .permissions import report as permission_report
-from .pipeline import REPO_ROOT, Pipeline, SynthError, load_assembly
-from .progress import make_console
+from .pipeline import REPO_ROOT, Pipeline, SynthError
+from .progress import command_assembly, make_console
 from .sagemaker import lifetime
-from .template import Assembly, TemplateError
+from .template import TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
 STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
@@ -84,23 +83,6 @@ def _check(args: argparse.Namespace) -> RunOptions:
             algorithm, task = options.algorithm_and_task(defaults)
             check_labels(info, task=task, algorithm=algorithm)
     return options
-
-
-def _assembly(args: argparse.Namespace, console: Console) -> Assembly:
-    return load_assembly(
-        env=args.env,
-        state_dir=args.state_dir,
-        cdk_out=args.cdk_out,
-        on_synth=lambda out_dir: _synthesizing(console, f"Synthesizing ({args.env}) into {out_dir} (about 10 s) …"),
-    )
-
-
-@contextlib.contextmanager
-def _synthesizing(console: Console, text: str):
-    """A line first (a log or CI output shows no spinner), then the spinner on a terminal."""
-    console.print(text, highlight=False)
-    with console.status(text) if console.is_terminal else contextlib.nullcontext():
-        yield
 
 
 def _sample_row(path: Path, out: Path) -> str:
@@ -220,7 +202,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     runner_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    assembly = _assembly(args, console)
+    assembly = command_assembly(args, console, args.state_dir)
     timings["synth"] = time.perf_counter() - t0
     pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")

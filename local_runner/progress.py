@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
@@ -10,9 +12,29 @@ from rich.table import Table
 from rich.text import Text
 
 from .cloud import ExecutionResult, LocalCloud, StateRun, state_runs
+from .pipeline import load_assembly
+from .template import Assembly
 
 _STYLE = {"running": "yellow", "succeeded": "green", "failed": "red"}
 _ICON = {"running": "…", "succeeded": "✓", "failed": "✗"}
+
+
+@contextlib.contextmanager
+def synthesizing(console: Console, text: str):
+    """A line first (a log or CI output shows no spinner), then the spinner on a terminal."""
+    console.print(text, highlight=False)
+    with console.status(text) if console.is_terminal else contextlib.nullcontext():
+        yield
+
+
+def command_assembly(args, console: Console, state_dir: Path) -> Assembly:
+    """The cloud assembly a command runs (`--env`, `--cdk-out`), synthesized first when stale, saying so."""
+    return load_assembly(
+        env=args.env,
+        state_dir=state_dir,
+        cdk_out=args.cdk_out,
+        on_synth=lambda out_dir: synthesizing(console, f"Synthesizing ({args.env}) into {out_dir} (about 10 s) …"),
+    )
 
 
 def make_console() -> Console:

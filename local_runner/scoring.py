@@ -16,8 +16,8 @@ from . import rehearsal, s3
 from .cloud import LocalCloud
 from .dataset import check_csv, default_dataset
 from .permissions import report as permission_report
-from .pipeline import Pipeline, load_assembly
-from .progress import follow, make_console
+from .pipeline import Pipeline
+from .progress import command_assembly, follow, make_console
 from .template import TemplateError
 
 SHOWN_LINES = 5
@@ -60,12 +60,7 @@ def score(args: argparse.Namespace) -> int:
     state_dir = args.state_dir.resolve()
     skip_label = args.skip_first_column or args.data is None
     data = check_csv(args.data) if args.data else default_dataset(state_dir / "datasets" / "breast_cancer.csv")
-    assembly = load_assembly(
-        env=args.env,
-        state_dir=state_dir,
-        cdk_out=args.cdk_out,
-        on_synth=lambda out_dir: console.status(f"Synthesizing ({args.env}) into {out_dir} …"),
-    )
+    assembly = command_assembly(args, console, state_dir)
     scoring_ids = [logical_id for _, logical_id, _ in assembly.state_machines() if logical_id.startswith("Scoring")]
     if not scoring_ids:
         raise TemplateError(

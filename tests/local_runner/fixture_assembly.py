@@ -453,3 +453,28 @@ def wait_for(describe, until, timeout: float = 120) -> dict:
         if until(response) or time.monotonic() > deadline:
             return response
         time.sleep(0.1)
+
+
+ROW = (
+    "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
+    "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
+)  # the first row's features, for invoking a fixture model
+
+
+def endpoint_config(sagemaker, name: str, model: str = "fixture-model") -> None:
+    """A one-variant instance endpoint config of `model`."""
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": model,
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+    }
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
+
+
+def settled(sagemaker, name: str) -> dict:
+    """The endpoint's description once it is neither Creating nor Updating."""
+    return wait_for(
+        lambda: sagemaker.describe_endpoint(EndpointName=name),
+        lambda d: d["EndpointStatus"] not in ("Creating", "Updating"),
+    )

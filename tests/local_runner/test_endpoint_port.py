@@ -6,31 +6,16 @@ import socket
 
 import httpx
 import pytest
-from fixture_assembly import model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
-
-pytestmark = pytest.mark.slow
-
-ROW = (
-    "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
-    "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
+from fixture_assembly import (  # noqa: F401  (fixtures)
+    ROW,
+    endpoint_config,
+    model_artifact_fixture,
+    model_cloud_fixture,
+    settled,
+    wait_for,
 )
 
-
-def _config(sagemaker, name: str) -> None:
-    variant = {
-        "VariantName": "AllTraffic",
-        "ModelName": "fixture-model",
-        "InstanceType": "ml.m5.large",
-        "InitialInstanceCount": 1,
-    }
-    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
-
-
-def _settled(sagemaker, name: str) -> dict:
-    return wait_for(
-        lambda: sagemaker.describe_endpoint(EndpointName=name),
-        lambda d: d["EndpointStatus"] not in ("Creating", "Updating"),
-    )
+pytestmark = pytest.mark.slow
 
 
 def _answers(url: str) -> bool:
@@ -44,9 +29,9 @@ def _port(url: str) -> int:
 
 def _created(cloud, name: str = "stable") -> str:
     sagemaker = cloud.client("sagemaker")
-    _config(sagemaker, "first")
+    endpoint_config(sagemaker, "first")
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="first")
-    assert _settled(sagemaker, name)["EndpointStatus"] == "InService"
+    assert settled(sagemaker, name)["EndpointStatus"] == "InService"
     return cloud.sagemaker.endpoint_url(name)
 
 
@@ -56,9 +41,9 @@ def test_an_update_keeps_the_endpoint_url_and_the_url_answers_after_it(model_clo
     assert _answers(url)
     blue = model_cloud.sagemaker.store.get("endpoints", "stable")["local"]
 
-    _config(sagemaker, "second")
+    endpoint_config(sagemaker, "second")
     sagemaker.update_endpoint(EndpointName="stable", EndpointConfigName="second")
-    described = _settled(sagemaker, "stable")
+    described = settled(sagemaker, "stable")
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "second")
     assert model_cloud.sagemaker.store.get("endpoints", "stable")["local"]["pid"] != blue["pid"]  # a new fleet
     assert model_cloud.sagemaker.endpoint_url("stable") == url

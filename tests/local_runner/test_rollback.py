@@ -9,35 +9,21 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
-from fixture_assembly import MODEL_URI, model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
+from fixture_assembly import (  # noqa: F401  (fixtures)
+    MODEL_URI,
+    ROW,
+    endpoint_config,
+    model_artifact_fixture,
+    model_cloud_fixture,
+    settled,
+    wait_for,
+)
 from pipeline_harness import _deploys, _endpoints
 from test_failure_scenarios import FailurePath
 
 from local_runner.sagemaker import endpoints
 
 pytestmark = pytest.mark.slow
-
-ROW = (
-    "17.99,10.38,122.8,1001,0.1184,0.2776,0.3001,0.1471,0.2419,0.07871,1.095,0.9053,8.589,153.4,0.006399,"
-    "0.04904,0.05373,0.01587,0.03003,0.006193,25.38,17.33,184.6,2019,0.1622,0.6656,0.7119,0.2654,0.4601,0.1189"
-)
-
-
-def _config(sagemaker, name: str, model: str = "fixture-model") -> None:
-    variant = {
-        "VariantName": "AllTraffic",
-        "ModelName": model,
-        "InstanceType": "ml.m5.large",
-        "InitialInstanceCount": 1,
-    }
-    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
-
-
-def _settled(sagemaker, name: str) -> dict:
-    return wait_for(
-        lambda: sagemaker.describe_endpoint(EndpointName=name),
-        lambda d: d["EndpointStatus"] not in ("Creating", "Updating"),
-    )
 
 
 def _serving_directories(cloud, endpoint: str) -> set[str]:
@@ -96,10 +82,10 @@ def test_a_canary_that_trips_an_alarm_rolls_back_to_the_blue_fleet(model_cloud):
         },
         ExecutionRoleArn="arn:aws:iam::123456789012:role/fixture",
     )
-    _config(sagemaker, "blue")
-    _config(sagemaker, "green", model="tiny-payloads")
+    endpoint_config(sagemaker, "blue")
+    endpoint_config(sagemaker, "green", model="tiny-payloads")
     sagemaker.create_endpoint(EndpointName="canary", EndpointConfigName="blue")
-    assert _settled(sagemaker, "canary")["EndpointStatus"] == "InService"
+    assert settled(sagemaker, "canary")["EndpointStatus"] == "InService"
     blue = model_cloud.sagemaker.store.get("endpoints", "canary")["local"]
     deployment = {
         "BlueGreenUpdatePolicy": {
@@ -137,7 +123,7 @@ def test_a_canary_that_trips_an_alarm_rolls_back_to_the_blue_fleet(model_cloud):
 
     # The documented way to test a rollback: the alarm is set to ALARM.
     cloudwatch.set_alarm_state(AlarmName="fixture-4xx", StateValue="ALARM", StateReason="test")
-    described = _settled(sagemaker, "canary")
+    described = settled(sagemaker, "canary")
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "blue")
     assert "fixture-4xx" in described["FailureReason"] and "Rolled back" in described["FailureReason"]
     assert described["LastDeploymentConfig"] == deployment
@@ -150,10 +136,10 @@ def test_a_canary_that_trips_an_alarm_rolls_back_to_the_blue_fleet(model_cloud):
 
 def test_a_linear_update_without_alarms_completes_and_bad_policies_are_refused(model_cloud):
     sagemaker = model_cloud.client("sagemaker")
-    _config(sagemaker, "first")
-    _config(sagemaker, "second")
+    endpoint_config(sagemaker, "first")
+    endpoint_config(sagemaker, "second")
     sagemaker.create_endpoint(EndpointName="linear", EndpointConfigName="first")
-    assert _settled(sagemaker, "linear")["EndpointStatus"] == "InService"
+    assert settled(sagemaker, "linear")["EndpointStatus"] == "InService"
     blue = model_cloud.sagemaker.store.get("endpoints", "linear")["local"]
 
     def policy(routing: dict, timeout: int = 600) -> dict:
@@ -181,7 +167,7 @@ def test_a_linear_update_without_alarms_completes_and_bad_policies_are_refused(m
         {"Type": "LINEAR", "WaitIntervalInSeconds": 5, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 50}}
     )
     sagemaker.update_endpoint(EndpointName="linear", EndpointConfigName="second", DeploymentConfig=deployment)
-    described = _settled(sagemaker, "linear")
+    described = settled(sagemaker, "linear")
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "second")
     assert "FailureReason" not in described and described["LastDeploymentConfig"] == deployment
     green = model_cloud.sagemaker.store.get("endpoints", "linear")["local"]
