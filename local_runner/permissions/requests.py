@@ -25,7 +25,6 @@ from .policies import PolicyStore
 _PREFIX = {
     "sagemaker-runtime": "sagemaker",
     "stepfunctions": "states",
-    "application-autoscaling": "application-autoscaling",
 }
 # operations whose IAM action is not the operation's name
 _ACTION = {
@@ -63,7 +62,6 @@ _PASSED_ROLES = {
         ("TrainingJobDefinitions", "*", "RoleArn"),
     ],
     "CreateModel": [("ExecutionRoleArn",)],
-    "CreateModelPackage": [],
 }
 # SageMaker request keys that name a KMS key SageMaker will use through a grant
 _SAGEMAKER_KEYS = ("KmsKeyId", "VolumeKmsKeyId")
@@ -196,7 +194,7 @@ def _implicit(
     found: list[Request] = []
     if service == "sagemaker":
         for path in _PASSED_ROLES.get(operation, []):
-            for role in _values(params, path):
+            for role in values_at(params, path):
                 found.append(
                     Request(
                         "iam:PassRole",
@@ -304,13 +302,14 @@ def autoscaling_requests(store: PolicyStore, operation: str, params: dict[str, A
     return []
 
 
-def _values(params: Any, path: tuple[str, ...]) -> list[str]:
+def values_at(params: Any, path: tuple[str, ...]) -> list[str]:
+    """The strings at `path` in a request ("*" steps into every item of a list)."""
     if not path:
         return [params] if isinstance(params, str) else []
     head, rest = path[0], path[1:]
     if head == "*":
-        return [v for item in (params or []) for v in _values(item, rest)]
-    return _values(params.get(head), rest) if isinstance(params, dict) else []
+        return [v for item in (params or []) for v in values_at(item, rest)]
+    return values_at(params.get(head), rest) if isinstance(params, dict) else []
 
 
 def _nested_values(params: Any, names: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import hooks
 from ..permissions import current
-from ..permissions.requests import Request, grant_requests
+from ..permissions.requests import Request, grant_requests, values_at
 
 _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com[^/]*/(?P<repo>[^:@]+)")
 _LOG_GROUPS = {
@@ -71,7 +71,4 @@ def _log_requests(region: str, account: str, kind: str, name: str) -> list[Reque
 
 
 def volume_key(record: dict[str, Any], *path: str) -> str | None:
-    value: Any = record
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, str) and value else None
+    return next((key for key in values_at(record, path) if key), None)

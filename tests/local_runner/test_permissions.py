@@ -15,11 +15,11 @@ from local_runner.permissions.pmapper import Policy, ResourcePolicyEvalResult, s
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "stacks" / "__snapshots__" / "test_snapshots"
 _POLICY_TYPES = {
-    "AWS::IAM::Policy": ("PolicyDocument",),
-    "AWS::KMS::Key": ("KeyPolicy",),
-    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
-    "AWS::SQS::QueuePolicy": ("PolicyDocument",),
-    "AWS::S3::BucketPolicy": ("PolicyDocument",),
+    "AWS::IAM::Policy": "PolicyDocument",
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
 }
 
 
@@ -198,10 +198,10 @@ def _snapshot_statements() -> list[tuple[str, str, int]]:
         stack = f"SageMakerPipeline-dev-{role.capitalize()}"
         template = json.loads(path.read_text())
         for logical_id, resource in sorted(template["Resources"].items()):
-            keys = _POLICY_TYPES.get(resource["Type"])
-            if keys is None:
+            document = _POLICY_TYPES.get(resource["Type"])
+            if document is None:
                 continue
-            statements = resource["Properties"][keys[0]]["Statement"]
+            statements = resource["Properties"][document]["Statement"]
             found += [(stack, logical_id, i) for i in range(len(statements))]
     return found
 
