@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,13 @@ CHECKOV_VENV := .venv-checkov
 $(STAMPS)/checkov: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+# The AWS CLI and the SageMaker SDK the local cloud is tested with: their own venv, as awscli pins botocore exactly.
+CLIENTS_VENV := .venv-clients
+$(STAMPS)/clients: requirements-clients.txt
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-clients.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/node: package.json package-lock.json
@@ -56,6 +63,15 @@ stop: setup ## Stop the local endpoints `make run` left serving
 approve: setup ## Approve the newest model a prod run registered and deploy it locally (ENV=prod)
 	$(PY) -m local_runner approve --env $(if $(filter dev,$(ENV)),prod,$(ENV))
 
+PORT ?=
+UP_ARGS ?=
+up: setup ## Start the local cloud: the AWS APIs on 127.0.0.1:4566 for the CLI, boto3, the SDK (PORT=4567, ENV=prod)
+	$(PY) -m local_runner.server up --env $(ENV) $(if $(PORT),--port $(PORT),) $(UP_ARGS)
+
+DOWN_ARGS ?=
+down: ## Stop the local cloud `make up` started; its state stays in .local/ for the next `make up`
+	@if [ -x $(PY) ]; then $(PY) -m local_runner.server down $(DOWN_ARGS); fi
+
 clean-local: ## Stop the local endpoints and delete the local runner's state (.local/: S3, SageMaker, synth)
 	@if [ -d .local/runner ] && [ -x $(PY) ]; then $(PY) -m local_runner stop; fi
 	rm -rf .local
@@ -66,7 +82,7 @@ destroy: setup ## Delete ENV's stacks (needs AWS credentials); retained resource
 bench-local: setup ## Wall time of each state of the default local run (tuning 8 jobs, 2 at a time)
 	$(PY) -m local_runner bench
 
-test: setup $(STAMPS)/checkov ## Run the whole test suite
+test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: synth $(STAMPS)/checkov ## Ruff over the code; cfn-lint and checkov over the synthesized templates

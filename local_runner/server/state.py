@@ -1,0 +1,51 @@
+"""The running server's record in the state directory: `.local/server.json` (pid, port, URL, environments).
+Written once the server answers, removed when it stops; a record whose process is gone is stale."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+FILE = "server.json"
+LOG = "server.log"
+
+
+def path(state_dir: Path) -> Path:
+    return state_dir / FILE
+
+
+def write(state_dir: Path, **record: Any) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    temporary = path(state_dir).with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1))
+    temporary.replace(path(state_dir))
+
+
+def read(state_dir: Path) -> dict[str, Any] | None:
+    """The record of a server whose process still exists, else None (and a stale record is removed)."""
+    try:
+        record = json.loads(path(state_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    if not alive(record.get("pid")):
+        clear(state_dir)
+        return None
+    return record
+
+
+def clear(state_dir: Path) -> None:
+    path(state_dir).unlink(missing_ok=True)
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
