@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from botocore.model import OperationNotFoundError
 from botocore.validate import ParamValidator
 from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
@@ -164,7 +165,7 @@ class Front:
             data = b"".join(body)
             if hasattr(body, "close"):
                 body.close()
-        except NotImplementedError as error:  # moto's answer for an action it does not implement
+        except (NotImplementedError, OperationNotFoundError) as error:  # moto's for an action it lacks
             action = incoming.target.partition(".")[2] if incoming.target else incoming.query_action
             return protocols.unknown_operation(
                 incoming.protocol, f"the local cloud does not serve {action or incoming.path}: {error}"
