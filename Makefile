@@ -73,6 +73,7 @@ down: ## Stop the local cloud `make up` started; its state stays in .local/ for 
 	@if [ -x $(PY) ]; then $(PY) -m local_runner.server down $(DOWN_ARGS); fi
 
 clean-local: ## Stop the local endpoints and delete the local runner's state (.local/: S3, SageMaker, synth)
+	@if [ -f .local/server.json ] && [ -x $(PY) ]; then $(PY) -m local_runner.server down; fi
 	@if [ -d .local/runner ] && [ -x $(PY) ]; then $(PY) -m local_runner stop; fi
 	rm -rf .local
 
@@ -83,7 +84,7 @@ bench-local: setup ## Wall time of each state of the default local run (tuning 8
 	$(PY) -m local_runner bench
 
 test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)  # loadgroup: the local cloud clients share one server
 
 lint: synth $(STAMPS)/checkov ## Ruff over the code; cfn-lint and checkov over the synthesized templates
 	$(PY) -m ruff check .

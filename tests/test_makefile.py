@@ -35,6 +35,8 @@ def test_the_notebook_starts_as_root_where_jupyter_would_refuse() -> None:
         (("destroy", "ENV=prod"), "cdk destroy -c env=prod 'SageMakerPipeline-prod/*'"),
         (("approve",), "-m local_runner approve --env prod"),
         (("summary",), "tools/synth_summary.py"),
+        (("up", "PORT=4567", "ENV=prod"), "-m local_runner.server up --env prod --port 4567"),
+        (("down",), "-m local_runner.server down"),
         (("run", "RUN_ARGS=--algorithm ridge --metric rmse --threshold 0.35"), "-m local_runner run --algorithm ridge"),
     ],
 )
