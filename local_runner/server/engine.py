@@ -22,6 +22,7 @@ from ..template import Assembly, TemplateError
 from . import state
 from .executions import ExecutionArchive
 from .front import Front
+from .sagemaker_listings import with_listings
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,7 @@ def serve(
         for stage in stages:
             cloud.deploy(stage)
         archive = ExecutionArchive(runner_dir / "executions.json")
-        front = Front(
-            cloud.router.call,
-            DomainDispatcherApplication(create_backend_app),
-            archive,
-            lambda: _health(url, envs, cloud),
-        )
+        front = front_for(cloud, archive, lambda: _health(url, envs, cloud))
 
         def stop(signum, _frame) -> None:
             print(f"Stopping (signal {signum}) …", flush=True)
@@ -95,6 +91,12 @@ def serve(
             state.clear(state_dir)
     print(f"Stopped; the state is saved in {runner_dir}", flush=True)
     return 0
+
+
+def front_for(cloud: LocalCloud, archive: ExecutionArchive, health) -> Front:
+    """The front over a started LocalCloud: its router for SageMaker, moto's server app for the rest."""
+    call = with_listings(cloud.router.call, cloud.sagemaker.store)
+    return Front(call, DomainDispatcherApplication(create_backend_app), archive, health)
 
 
 def _health(url: str, envs: list[str], cloud: LocalCloud) -> dict:

@@ -7,13 +7,14 @@ import json
 import time
 
 import pytest
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
 
 from local_runner import LocalCloud
+from local_runner.server.engine import front_for
 from local_runner.server.executions import ExecutionArchive
 from local_runner.server.front import Front
 
+ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/"
 ROLE = "arn:aws:iam::123456789012:role/local"
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}})
 
@@ -45,7 +46,7 @@ class Wire:
 
 
 def _front(cloud: LocalCloud, archive: ExecutionArchive) -> Front:
-    return Front(cloud.router.call, DomainDispatcherApplication(create_backend_app), archive, lambda: {"ok": True})
+    return front_for(cloud, archive, lambda: {"ok": True})
 
 
 @pytest.fixture
@@ -187,3 +188,30 @@ def test_executions_of_an_earlier_start_are_still_answered(tmp_path) -> None:
             {"stateMachineArn": machine, "name": arn.rsplit(":", 1)[1], "input": "{}"},
         )
         assert (again.status_code, json.loads(again.data)["__type"]) == (400, "ExecutionAlreadyExists")
+
+
+def test_tuning_jobs_are_listed(cloud, wire) -> None:
+    counters = {"Completed": 2, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
+    for name, created in (("tune-a", 1.0), ("tune-b", 2.0)):
+        cloud.sagemaker.store.put(
+            "tuning_jobs",
+            name,
+            {
+                "HyperParameterTuningJobName": name,
+                "HyperParameterTuningJobArn": ARN_PREFIX + name,
+                "HyperParameterTuningJobStatus": "Completed",
+                "HyperParameterTuningJobConfig": {
+                    "Strategy": "Random",
+                    "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 2},
+                },
+                "CreationTime": created,
+                "TrainingJobStatusCounters": counters,
+                "ObjectiveStatusCounters": {"Succeeded": 2, "Pending": 0, "Failed": 0},
+            },
+        )
+    answer = wire.json("sagemaker", "SageMaker.ListHyperParameterTuningJobs", {"SortOrder": "Ascending"}, "1.1")
+    assert answer.status_code == 200, answer.data
+    summaries = json.loads(answer.data)["HyperParameterTuningJobSummaries"]
+    assert [s["HyperParameterTuningJobName"] for s in summaries] == ["tune-a", "tune-b"]
+    assert summaries[0]["Strategy"] == "Random"
+    assert summaries[0]["CreationTime"] == 1.0
