@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -44,6 +45,19 @@ def assemblies(envs: list[str], state_dir: Path, cdk_out: Path | None) -> list[A
     return loaded
 
 
+def _check_port(host: str, port: int) -> None:
+    """werkzeug would print its own message and exit; this one names the fix."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortTaken(
+                f"port {port} on {host} is taken ({error.strerror}): stop what holds it, or pick another with "
+                f"make up PORT={port + 1} (python -m local_runner.server up --port {port + 1})"
+            ) from None
+
+
 def serve(
     *,
     state_dir: Path,
@@ -58,14 +72,9 @@ def serve(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
+    _check_port(host, port)  # first: a taken port fails at once, not after a synthesis
+    server = make_server(host, port, lambda environ, start: front(environ, start), threaded=True)
     stages = assemblies(envs, state_dir, cdk_out)
-    try:
-        server = make_server(host, port, lambda environ, start: front(environ, start), threaded=True)
-    except OSError as error:
-        raise PortTaken(
-            f"port {port} on {host} is taken ({error.strerror}): stop what holds it, or pick another with "
-            f"make up PORT={port + 1} (python -m local_runner.server up --port {port + 1})"
-        ) from None
     cloud = LocalCloud(runner_dir, code_dir=code_dir, time_scale=time_scale, lambda_log=runner_dir / "lambda.log")
     url = f"http://{host}:{port}"
     with cloud:
