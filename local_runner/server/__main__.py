@@ -85,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cdk_out is not None:
         serve_args += ["--cdk-out", str(args.cdk_out.resolve())]
     if args.command == "up":
-        return control.up(state_dir, args.port, serve_args)
+        try:
+            return control.up(state_dir, args.port, serve_args)
+        except KeyboardInterrupt:  # the server has a session of its own: it goes on starting
+            print("\nStopped waiting; the local cloud goes on starting in the background: make down stops it")
+            return 130
     try:
         return engine.serve(
             state_dir=state_dir,
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     except (engine.PortTaken, SynthError, TemplateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before it serves (a synthesis, a deployment); once serving, ^C stops it cleanly
+        return 130
 
 
 if __name__ == "__main__":

@@ -67,3 +67,12 @@ def test_a_record_whose_process_is_gone_is_stale(tmp_path) -> None:
     state.write(tmp_path, pid=int(gone.stdout), port=1, url="http://127.0.0.1:1", envs=["dev"])
     assert state.read(tmp_path) is None
     assert not state.path(tmp_path).exists()
+
+
+def test_ctrl_c_while_up_waits_says_the_server_goes_on(monkeypatch, tmp_path, capsys) -> None:
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server_cli.control, "up", interrupted)
+    assert server_cli.main(["up", "--state-dir", str(tmp_path)]) == 130
+    assert "goes on starting in the background: make down stops it" in capsys.readouterr().out
