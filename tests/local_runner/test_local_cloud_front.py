@@ -215,3 +215,15 @@ def test_tuning_jobs_are_listed(cloud, wire) -> None:
     assert [s["HyperParameterTuningJobName"] for s in summaries] == ["tune-a", "tune-b"]
     assert summaries[0]["Strategy"] == "Random"
     assert summaries[0]["CreationTime"] == 1.0
+
+
+def test_a_fault_of_the_engine_is_internal_failure_in_the_protocol_with_no_traceback(cloud, tmp_path) -> None:
+    def broken(service, operation, params):
+        raise RuntimeError("a bug")
+
+    front = Front(broken, lambda environ, start: None, ExecutionArchive(tmp_path / "e.json"), lambda: {})
+    answer = Wire(front).json("sagemaker", "SageMaker.ListTrainingJobs", {}, "1.1")
+    assert answer.status_code == 500
+    error = json.loads(answer.data)
+    assert error["__type"] == "InternalFailure"
+    assert "a bug" in error["message"] and "Traceback" not in error["message"]
