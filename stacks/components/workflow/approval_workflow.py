@@ -20,6 +20,7 @@ from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.config import AppConfig
+from stacks.support.documents import RUN
 
 
 class ApprovalWorkflow(Construct):
@@ -79,7 +80,7 @@ class ApprovalWorkflow(Construct):
             parameters={
                 "status": "DEPLOYED",
                 "model_package_arn.$": "$.model_package_arn",
-                "endpoint_name.$": "$.run.endpoint_name",
+                "endpoint_name.$": RUN("endpoint_name"),
             },
         ).next(sfn.Succeed(self, "Deployed", state_name="Deployed"))
         rollout = Deployment(

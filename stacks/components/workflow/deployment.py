@@ -13,6 +13,7 @@ from stacks.components.workflow.autoscaling import EndpointAutoscalingStates
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.config import EndpointAutoscaling, EndpointDeployment, ServerlessEndpoint
 from stacks.config.timeouts import blue_green_timeout_seconds
+from stacks.support.documents import EVALUATION, RUN
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -35,12 +36,12 @@ class DeploymentSettings:
 
 def production_variant(serverless: ServerlessEndpoint | None) -> dict:
     """The endpoint's one variant: instances from the run plan, or the configured serverless capacity."""
-    variant: dict = {"VariantName": "AllTraffic", "ModelName.$": "$.run.jobs.model"}
+    variant: dict = {"VariantName": "AllTraffic", "ModelName.$": RUN("jobs.model")}
     if serverless is None:
         return {
             **variant,
-            "InstanceType.$": "$.run.instances.endpoint.InstanceType",
-            "InitialInstanceCount.$": "$.run.instances.endpoint.InitialInstanceCount",
+            "InstanceType.$": RUN("instances.endpoint.InstanceType"),
+            "InitialInstanceCount.$": RUN("instances.endpoint.InitialInstanceCount"),
             "InitialVariantWeight": 1,
         }
     config = {"MemorySizeInMB": serverless.memory_size_mb, "MaxConcurrency": serverless.max_concurrency}
@@ -55,7 +56,7 @@ def data_capture(s: DeploymentSettings) -> dict:
         "DataCaptureConfig": {
             "EnableCapture": s.data_capture_percent > 0,
             "InitialSamplingPercentage": max(s.data_capture_percent, 1),
-            "DestinationS3Uri.$": "$.run.s3.data_capture",
+            "DestinationS3Uri.$": RUN("s3.data_capture"),
             "KmsKeyId": s.key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {
@@ -198,8 +199,8 @@ class Deployment(Construct):
             iam_resources=[model_packages],
             parameters={
                 "ModelPackageGroupName": s.model_package_group_name,
-                "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', $.run.algorithm, $.run.id, "
-                "$.run.objective.metric, $.evaluation.report.objective.value)",
+                "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', "
+                f"{RUN('algorithm')}, {RUN('id')}, {RUN('objective.metric')}, {EVALUATION('objective.value')})",
                 "ModelApprovalStatus": approval_status,
                 "InferenceSpecification": {
                     "Containers": [{"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"}],
@@ -211,15 +212,15 @@ class Deployment(Construct):
                     "ModelQuality": {
                         "Statistics": {
                             "ContentType": "application/json",
-                            "S3Uri.$": "States.Format('{}evaluation.json', $.run.s3.evaluation)",
+                            "S3Uri.$": f"States.Format('{{}}evaluation.json', {RUN('s3.evaluation')})",
                         }
                     }
                 },
                 "CustomerMetadataProperties": {
-                    "run_id.$": "$.run.id",
-                    "algorithm.$": "$.run.algorithm",
-                    "objective_metric.$": "$.run.objective.metric",
-                    "objective_value.$": "States.Format('{}', $.evaluation.report.objective.value)",
+                    "run_id.$": RUN("id"),
+                    "algorithm.$": RUN("algorithm"),
+                    "objective_metric.$": RUN("objective.metric"),
+                    "objective_value.$": f"States.Format('{{}}', {EVALUATION('objective.value')})",
                     "training_job.$": "$.results.model.training_job",
                 },
             },
@@ -237,7 +238,7 @@ class Deployment(Construct):
     def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
         create_model = create_model_state(
             self,
-            plan="$.run",
+            plan=RUN(),
             image_path="$.results.model.image",
             artifact_path="$.results.model.artifact",
             role_arn=s.role_arn,
@@ -256,11 +257,11 @@ class Deployment(Construct):
             result_selector={"arn.$": "$.EndpointConfigArn"},
             result_path="$.results.endpoint_config",
             parameters={
-                "EndpointConfigName.$": "$.run.jobs.config",
+                "EndpointConfigName.$": RUN("jobs.config"),
                 "ProductionVariants": [production_variant(s.serverless)],
                 "KmsKeyId": s.key_arn,
                 **({} if s.serverless else data_capture(s)),
-                "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+                "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
             },
         )
         failures.catch(create_config, step="CreateEndpointConfig", job_type="none", job_name_path=None)
@@ -274,7 +275,7 @@ class Deployment(Construct):
             action="listEndpoints",
             iam_resources=["*"],
             iam_action="sagemaker:ListEndpoints",
-            parameters={"NameContains.$": "$.run.endpoint_name", "MaxResults": 100},
+            parameters={"NameContains.$": RUN("endpoint_name"), "MaxResults": 100},
             result_selector={"names.$": "$.Endpoints[*].EndpointName"},
             result_path="$.existing",
         )
@@ -284,22 +285,22 @@ class Deployment(Construct):
             self,
             "CheckEndpointExists",
             state_name="CheckEndpointExists",
-            parameters={"exists.$": "States.ArrayContains($.existing.names, $.run.endpoint_name)"},
+            parameters={"exists.$": f"States.ArrayContains($.existing.names, {RUN('endpoint_name')})"},
             result_path="$.existing",
         )
 
-        endpoint_request = {"EndpointName.$": "$.run.endpoint_name", "EndpointConfigName.$": "$.run.jobs.config"}
+        endpoint_request = {"EndpointName.$": RUN("endpoint_name"), "EndpointConfigName.$": RUN("jobs.config")}
         create = sagemaker_task(
             self,
             "CreateEndpoint",
             api="createEndpoint",
             comment="First deployment of this pipeline",
-            parameters={**endpoint_request, "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}]},
+            parameters={**endpoint_request, "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}]},
             result_selector={"action": "create"},
             result_path="$.deployment",
         )
         failures.catch(
-            create, step="CreateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="create"
+            create, step="CreateEndpoint", job_type="endpoint", job_name_path=RUN("endpoint_name"), action="create"
         )
         update = sagemaker_task(
             self,
@@ -314,7 +315,7 @@ class Deployment(Construct):
             result_path="$.deployment",
         )
         failures.catch(
-            update, step="UpdateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="update"
+            update, step="UpdateEndpoint", job_type="endpoint", job_name_path=RUN("endpoint_name"), action="update"
         )
 
         wait = sfn.Wait(
@@ -331,7 +332,7 @@ class Deployment(Construct):
             action="describeEndpoint",
             iam_action="sagemaker:DescribeEndpoint",
             iam_resources=[endpoint],
-            parameters={"EndpointName.$": "$.run.endpoint_name"},
+            parameters={"EndpointName.$": RUN("endpoint_name")},
             result_selector={
                 "status.$": "$.EndpointStatus",
                 "arn.$": "$.EndpointArn",
@@ -344,11 +345,11 @@ class Deployment(Construct):
             describe,
             step="DescribeEndpoint",
             job_type="endpoint",
-            job_name_path="$.run.endpoint_name",
+            job_name_path=RUN("endpoint_name"),
             action_path="$.deployment.action",
         )
         deploy_failed = failures.describe(
-            step="Deploy", job_type="endpoint", job_name_path="$.run.endpoint_name", action_path="$.deployment.action"
+            step="Deploy", job_type="endpoint", job_name_path=RUN("endpoint_name"), action_path="$.deployment.action"
         )
         endpoint_failed = sfn.Pass(
             self,
@@ -366,7 +367,7 @@ class Deployment(Construct):
             parameters={
                 "Error": "DeploymentRolledBack",
                 "Cause.$": "States.Format('The update was rolled back: the endpoint still serves {}, not {}', "
-                "$.endpoint.config, $.run.jobs.config)",
+                f"$.endpoint.config, {RUN('jobs.config')})",
             },
             result_path="$.error",
         ).next(deploy_failed)
@@ -378,7 +379,7 @@ class Deployment(Construct):
             parameters={
                 "Error": "EndpointFailed",
                 "Cause.$": "States.Format('The endpoint {} went {} during the deployment', "
-                "$.run.endpoint_name, $.endpoint.status)",
+                f"{RUN('endpoint_name')}, $.endpoint.status)",
             },
             result_path="$.error",
         ).next(deploy_failed)
@@ -400,7 +401,7 @@ class Deployment(Construct):
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
             .when(
                 sfn.Condition.and_(
-                    in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", "$.run.jobs.config")
+                    in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", RUN("jobs.config"))
                 ),
                 serving,
             )

@@ -24,6 +24,7 @@ from stacks.components.workflow.observed_state_machine import observed_state_mac
 from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
 from stacks.config.timeouts import task_timeouts
+from stacks.support.documents import EVALUATION, RUN
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class PipelineWorkflow(Construct):
             result_path="$.results.processing",
             timeout=processing_timeout,
         )
-        failures.catch(process, step="Process", job_type="processing", job_name_path="$.run.jobs.process")
+        failures.catch(process, step="Process", job_type="processing", job_name_path=RUN("jobs.process"))
 
         train = self._job(
             "Train",
@@ -77,7 +78,7 @@ class PipelineWorkflow(Construct):
             result_path="$.results.model",
             timeout=timeouts.training,
         )
-        failures.catch(train, step="Train", job_type="training", job_name_path="$.run.jobs.train")
+        failures.catch(train, step="Train", job_type="training", job_name_path=RUN("jobs.train"))
 
         tune = self._job(
             "Tune",
@@ -93,7 +94,7 @@ class PipelineWorkflow(Construct):
             result_path="$.results.tuning",
             timeout=timeouts.tuning,
         )
-        failures.catch(tune, step="Tune", job_type="tuning", job_name_path="$.run.jobs.tune")
+        failures.catch(tune, step="Tune", job_type="tuning", job_name_path=RUN("jobs.tune"))
         # The tuning result names the best job, not its artifact: SageMaker writes it under the output path.
         best_model = sfn.Pass(
             self,
@@ -102,7 +103,7 @@ class PipelineWorkflow(Construct):
             parameters={
                 "training_job.$": "$.results.tuning.training_job",
                 "artifact.$": "States.Format('{}/{}/output/model.tar.gz', "
-                "$.run.s3.models, $.results.tuning.training_job)",
+                f"{RUN('s3.models')}, $.results.tuning.training_job)",
                 "image": j.image_uri,
             },
             result_path="$.results.model",
@@ -117,7 +118,7 @@ class PipelineWorkflow(Construct):
             result_path="$.results.evaluation",
             timeout=processing_timeout,
         )
-        failures.catch(evaluate, step="Evaluate", job_type="processing", job_name_path="$.run.jobs.evaluate")
+        failures.catch(evaluate, step="Evaluate", job_type="processing", job_name_path=RUN("jobs.evaluate"))
 
         read_evaluation = tasks.CallAwsService(
             self,
@@ -128,7 +129,7 @@ class PipelineWorkflow(Construct):
             action="getObject",
             iam_action="s3:GetObject",
             iam_resources=[r.artifacts_bucket.arn_for_objects("runs/*")],
-            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": "$.run.s3.evaluation_key"},
+            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": RUN("s3.evaluation_key")},
             result_selector={"report.$": "States.StringToJson($.Body)"},
             result_path="$.evaluation",
         )
@@ -157,7 +158,7 @@ class PipelineWorkflow(Construct):
         )
         after_register = (
             sfn.Choice(self, "DeployChoice", state_name="Deploy?")
-            .when(sfn.Condition.boolean_equals("$.run.deploy", True), deployment.deploy)
+            .when(sfn.Condition.boolean_equals(RUN("deploy"), True), deployment.deploy)
             .otherwise(registered_only)
             if deployment.deploy is not None
             else registered_only
@@ -169,13 +170,13 @@ class PipelineWorkflow(Construct):
             state_name="DescribeRejection",
             parameters={
                 "status": "REJECTED_BY_QUALITY_GATE",
-                "metric.$": "$.run.objective.metric",
-                "value.$": "$.evaluation.report.objective.value",
-                "threshold.$": "$.run.objective.threshold",
-                "goal.$": "$.run.objective.goal",
-                "metrics.$": "$.evaluation.report.metrics",
+                "metric.$": RUN("objective.metric"),
+                "value.$": EVALUATION("objective.value"),
+                "threshold.$": RUN("objective.threshold"),
+                "goal.$": RUN("objective.goal"),
+                "metrics.$": EVALUATION("metrics"),
                 "model_artifact.$": "$.results.model.artifact",
-                "run_id.$": "$.run.id",
+                "run_id.$": RUN("id"),
             },
         ).next(
             sfn.Succeed(
@@ -186,7 +187,7 @@ class PipelineWorkflow(Construct):
                 "Not an infrastructure failure.",
             )
         )
-        value, threshold = "$.evaluation.report.objective.value", "$.run.objective.threshold"
+        value, threshold = EVALUATION("objective.value"), RUN("objective.threshold")
         gate = (
             sfn.Choice(
                 self,
@@ -196,14 +197,14 @@ class PipelineWorkflow(Construct):
             )
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.run.objective.goal", "Maximize"),
+                    sfn.Condition.string_equals(RUN("objective.goal"), "Maximize"),
                     sfn.Condition.number_greater_than_equals_json_path(value, threshold),
                 ),
                 deployment.register,
             )
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.run.objective.goal", "Minimize"),
+                    sfn.Condition.string_equals(RUN("objective.goal"), "Minimize"),
                     sfn.Condition.number_less_than_equals_json_path(value, threshold),
                 ),
                 deployment.register,
@@ -215,7 +216,7 @@ class PipelineWorkflow(Construct):
         evaluation_chain = evaluate.next(read_evaluation).next(gate)
         self.definition = prepare.next(process).next(
             sfn.Choice(self, "TuningChoice", state_name="Tune?")
-            .when(sfn.Condition.boolean_equals("$.run.tuning.enabled", True), tune.next(best_model).next(evaluate))
+            .when(sfn.Condition.boolean_equals(RUN("tuning.enabled"), True), tune.next(best_model).next(evaluate))
             .otherwise(train.next(evaluation_chain))
         )
 
@@ -256,14 +257,14 @@ class PipelineWorkflow(Construct):
     def _summary(status: str) -> dict:
         summary = {
             "status": status,
-            "run_id.$": "$.run.id",
+            "run_id.$": RUN("id"),
             "model_package_arn.$": "$.results.model_package.arn",
             "model_artifact.$": "$.results.model.artifact",
-            "objective.$": "$.evaluation.report.objective",
-            "threshold.$": "$.run.objective.threshold",
-            "metrics.$": "$.evaluation.report.metrics",
-            "jobs.$": "$.run.jobs",
+            "objective.$": EVALUATION("objective"),
+            "threshold.$": RUN("objective.threshold"),
+            "metrics.$": EVALUATION("metrics"),
+            "jobs.$": RUN("jobs"),
         }
         if status == "DEPLOYED":
-            summary["endpoint_name.$"] = "$.run.endpoint_name"
+            summary["endpoint_name.$"] = RUN("endpoint_name")
         return summary

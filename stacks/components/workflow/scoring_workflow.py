@@ -24,6 +24,7 @@ from stacks.components.workflow.observed_state_machine import observed_state_mac
 from stacks.components.workflow.planning_step import planning_step
 from stacks.config import AppConfig
 from stacks.config.timeouts import SLACK_SECONDS
+from stacks.support.documents import SCORING
 
 
 @dataclass(frozen=True)
@@ -38,31 +39,31 @@ class ScoringResources:
 def transform_request(*, key_arn: str, max_payload_mb: int, max_concurrent: int) -> dict:
     """CreateTransformJob: CSV rows in, one prediction per row out, each joined to its input row."""
     return {
-        "TransformJobName.$": "$.scoring.jobs.transform",
-        "ModelName.$": "$.scoring.jobs.model",
+        "TransformJobName.$": SCORING("jobs.transform"),
+        "ModelName.$": SCORING("jobs.model"),
         "BatchStrategy": "MultiRecord",
         "MaxPayloadInMB": max_payload_mb,
         "MaxConcurrentTransforms": max_concurrent,
         "ModelClientConfig": {"InvocationsTimeoutInSeconds": 600, "InvocationsMaxRetries": 1},
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.scoring.s3.input"}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": SCORING("s3.input")}},
             "ContentType": "text/csv",
             "SplitType": "Line",
             "CompressionType": "None",
         },
         "TransformOutput": {
-            "S3OutputPath.$": "$.scoring.s3.output",
+            "S3OutputPath.$": SCORING("s3.output"),
             "Accept": "text/csv",
             "AssembleWith": "Line",
             "KmsKeyId": key_arn,
         },
         "TransformResources": {
-            "InstanceType.$": "$.scoring.resources.InstanceType",
-            "InstanceCount.$": "$.scoring.resources.InstanceCount",
+            "InstanceType.$": SCORING("resources.InstanceType"),
+            "InstanceCount.$": SCORING("resources.InstanceCount"),
             "VolumeKmsKeyId": key_arn,
         },
-        "DataProcessing.$": "$.scoring.data_processing",
-        "Tags": [{"Key": "pipeline-run", "Value.$": "$.scoring.id"}],
+        "DataProcessing.$": SCORING("data_processing"),
+        "Tags": [{"Key": "pipeline-run", "Value.$": SCORING("id")}],
     }
 
 
@@ -119,7 +120,7 @@ class ScoringWorkflow(Construct):
             self,
             "UseGivenPackage",
             state_name="UseGivenPackage",
-            parameters={"arn.$": "$.scoring.model_package_arn"},
+            parameters={"arn.$": SCORING("model_package_arn")},
             result_path="$.package",
         )
         none_approved = sfn.Fail(
@@ -147,7 +148,7 @@ class ScoringWorkflow(Construct):
 
         create_model = create_model_state(
             self,
-            plan="$.scoring",
+            plan=SCORING(),
             image_path="$.package.container.Image",
             artifact_path="$.package.container.ModelDataUrl",
             role_arn=r.role_arn,
@@ -175,7 +176,7 @@ class ScoringWorkflow(Construct):
                 timeout_seconds=batch.max_runtime_seconds + SLACK_SECONDS,
             ),
         )
-        failures.catch(transform, step="Transform", job_type="transform", job_name_path="$.scoring.jobs.transform")
+        failures.catch(transform, step="Transform", job_type="transform", job_name_path=SCORING("jobs.transform"))
 
         done = sfn.Pass(
             self,
@@ -183,9 +184,9 @@ class ScoringWorkflow(Construct):
             state_name="Summarize",
             parameters={
                 "status": "SCORED",
-                "run_id.$": "$.scoring.id",
+                "run_id.$": SCORING("id"),
                 "model_package_arn.$": "$.package.arn",
-                "input.$": "$.scoring.s3.input",
+                "input.$": SCORING("s3.input"),
                 "output.$": "$.transform.output",
                 "transform_job.$": "$.transform.name",
             },
@@ -199,7 +200,7 @@ class ScoringWorkflow(Construct):
         create_model.next(transform).next(done)
         self.definition = prepare.next(
             sfn.Choice(self, "PackageGiven", state_name="PackageGiven?")
-            .when(sfn.Condition.is_null("$.scoring.model_package_arn"), find)
+            .when(sfn.Condition.is_null(SCORING("model_package_arn")), find)
             .otherwise(use_given.next(score))
         )
         find.next(count).next(
