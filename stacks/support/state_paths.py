@@ -70,7 +70,10 @@ def checked_parameters(model: type, parameters: Mapping[str, Any]) -> dict[str, 
     hints = typing.get_type_hints(model)
     unknown = sorted(set(given) - set(hints))
     if unknown:
-        raise UnknownField(f"{model.__name__} has no field {', '.join(unknown)}; its fields are {', '.join(hints)}")
+        raise UnknownField(
+            f"{model.__name__} ({model.__module__}) has no field {', '.join(map(repr, unknown))}; "
+            f"its fields are {', '.join(hints)}. Rename the parameter or the model's field"
+        )
     required = [f.name for f in dataclasses.fields(model) if _required(f)]
     missing = [name for name in required if name not in given]
     if missing:

@@ -1,6 +1,7 @@
-"""The run plan, the scoring plan and the evaluation document are each defined once, as dataclasses beside
-their writers; the workflows take their JSONPaths from those fields. So a field renamed or removed in a
-model fails the synthesis (or, for a field no workflow reads, the writer's construction), never a run."""
+"""The run plan, the scoring plan, the evaluation document and the failure handler's input are each defined
+once, as dataclasses beside their writers or readers; the workflows take their JSONPaths (or their event's
+fields) from those models. So a field renamed or removed in a model fails the synthesis (or, for a field no
+workflow reads, the writer's construction), never a run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from run_planning.run_plan import plan_run
 from run_planning.scoring_plan import plan_scoring
 from run_planning.settings import ScoringSettings, Settings
 
+from lambdas.failure_handler.failure_handling import catch_input
 from lambdas.prepare_run.run_planning import plan_model
 from stacks.config import load_config, run_defaults, scoring_defaults
 from stacks.support import documents
@@ -54,7 +56,10 @@ def _renamed(model: type, field: str) -> type:
     """`model` with `field` called `field_renamed`, as a careless edit of the model would leave it."""
     mutated = dataclasses.make_dataclass(
         model.__name__,
-        [(f"{f.name}_renamed" if f.name == field else f.name, f.type) for f in dataclasses.fields(model)],
+        [
+            (f"{f.name}_renamed" if f.name == field else f.name, f.type, dataclasses.field(default=f.default))
+            for f in dataclasses.fields(model)
+        ],
         frozen=True,
     )
     mutated.__module__ = model.__module__  # its annotations name classes of the model's module
@@ -64,7 +69,9 @@ def _renamed(model: type, field: str) -> type:
 def _rename(monkeypatch: pytest.MonkeyPatch, model: type, field: str) -> None:
     """Rename `field` of `model` wherever the model is bound: its module, imported once as the Lambda does
     (`run_planning.plan_model`) and once as the stacks do, the planners' imports and the documents' roots."""
-    twins = {sys.modules[name] for name in ("run_planning.plan_model", model.__module__) if name in sys.modules}
+    # lambdas.prepare_run.run_planning.plan_model is run_planning.plan_model in the function (and its tests)
+    as_in_lambda = model.__module__.split(".", 2)[-1] if model.__module__.startswith("lambdas.") else None
+    twins = {sys.modules[name] for name in (as_in_lambda, model.__module__) if name in sys.modules}
     for original in {getattr(twin, model.__name__) for twin in twins if hasattr(twin, model.__name__)}:
         mutated = _renamed(original, field)
         for module in list(sys.modules.values()):
@@ -82,6 +89,8 @@ def _rename(monkeypatch: pytest.MonkeyPatch, model: type, field: str) -> None:
         (plan_model.RunPlan, "deploy", "dev"),  # $.run.deploy: prod deploys through its approval workflow
         (evaluation_document.GateMetric, "value", "prod"),  # $.evaluation.report.objective.value
         (plan_model.TransformResources, "InstanceCount", "prod"),  # $.scoring.resources: prod scores in batch
+        (catch_input.CatchInput, "step", "dev"),  # the failure handler's input, built by the failure path
+        (catch_input.CaughtJob, "name", "dev"),
     ],
 )
 def test_renaming_a_field_the_workflows_read_fails_the_synthesis(
