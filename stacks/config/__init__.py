@@ -32,7 +32,7 @@ from stacks.config.sections import (
     TuningConfig,
     _Section,
 )
-from stacks.config.timeouts import minimum_execution_minutes, task_timeouts
+from stacks.config.timeouts import TaskTimeouts, minimum_execution_minutes, task_timeouts
 
 __all__ = [
     "AllowedInstanceTypes",
@@ -183,9 +183,14 @@ class AppConfig(_Section):
         self._execution_outlasts_its_tasks()
         return self
 
+    @property
+    def task_timeouts(self) -> TaskTimeouts:
+        """Each task's timeout, from the job limits: derived here once, for this check and the workflow."""
+        return task_timeouts(self.processing, self.training, self.tuning, self.endpoint.deployment)
+
     def _execution_outlasts_its_tasks(self) -> None:
         """The execution's timeout must not kill a run its tasks' own timeouts still allow."""
-        timeouts = task_timeouts(self.processing, self.training, self.tuning, self.endpoint.deployment)
+        timeouts = self.task_timeouts
         minimum = minimum_execution_minutes(timeouts)
         if self.pipeline.execution_timeout_minutes < minimum:
             raise ValueError(

@@ -19,7 +19,7 @@ from stacks.components.event_delivery import start_execution
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings, describe_model_package_state
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
-from stacks.config import AppConfig
+from stacks.config.sections import EndpointConfig
 from stacks.support.documents import RUN
 
 
@@ -29,8 +29,9 @@ class ApprovalWorkflow(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: AppConfig,
         settings: DeploymentSettings,
+        endpoint: EndpointConfig,
+        log_retention_days: int,
         failure_handler: lambda_.IFunction,
         key: kms.IKey,
         dead_letters: sqs.IQueue,
@@ -44,7 +45,6 @@ class ApprovalWorkflow(Construct):
             comment="The approved package: its image, its artifact, its run",
             failures=failures,
         )
-        endpoint = config.endpoint
         plan = sfn.Pass(
             self,
             "PlanDeployment",
@@ -102,7 +102,7 @@ class ApprovalWorkflow(Construct):
             self,
             definition=definition,
             key=key,
-            log_retention_days=config.log_retention_days,
+            log_retention_days=log_retention_days,
             timeout=Duration.hours(6),
             comment="Deploy an approved model package to the pipeline's endpoint",
         )

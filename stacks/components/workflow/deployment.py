@@ -50,14 +50,14 @@ def production_variant(serverless: ServerlessEndpoint | None) -> dict:
     return {**variant, "ServerlessConfig": config}
 
 
-def data_capture(s: DeploymentSettings) -> dict:
+def data_capture(settings: DeploymentSettings) -> dict:
     """Sampled requests and responses to the artifacts bucket under KMS (instance endpoints only)."""
     return {
         "DataCaptureConfig": {
-            "EnableCapture": s.data_capture_percent > 0,
-            "InitialSamplingPercentage": max(s.data_capture_percent, 1),
+            "EnableCapture": settings.data_capture_percent > 0,
+            "InitialSamplingPercentage": max(settings.data_capture_percent, 1),
             "DestinationS3Uri.$": RUN("s3.data_capture"),
-            "KmsKeyId": s.key_arn,
+            "KmsKeyId": settings.key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {
                 "CsvContentTypes": ["text/csv"],
@@ -179,13 +179,12 @@ class Deployment(Construct):
         register: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        s = settings
         stack = Stack.of(self)
-        model_packages = self.model_package_arns(self, s.model_package_group_name)
-        endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=s.endpoint_name)
+        model_packages = self.model_package_arns(self, settings.model_package_group_name)
+        endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name)
         self.deploy: sfn.IChainable | None = None
         if approval_status == "Approved":  # otherwise a person approves, and the approval workflow deploys
-            self.deploy = self._deploy(s, endpoint, failures, done)
+            self.deploy = self._deploy(settings, endpoint, failures, done)
         if not register:
             return
         self.register = tasks.CallAwsService(
@@ -198,7 +197,7 @@ class Deployment(Construct):
             iam_action="sagemaker:CreateModelPackage",
             iam_resources=[model_packages],
             parameters={
-                "ModelPackageGroupName": s.model_package_group_name,
+                "ModelPackageGroupName": settings.model_package_group_name,
                 "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', "
                 f"{RUN('algorithm')}, {RUN('id')}, {RUN('objective.metric')}, {EVALUATION('objective.value')})",
                 "ModelApprovalStatus": approval_status,
@@ -206,7 +205,7 @@ class Deployment(Construct):
                     "Containers": [{"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"}],
                     "SupportedContentTypes": ["text/csv", "application/json"],
                     "SupportedResponseMIMETypes": ["text/csv", "application/json"],
-                    "SupportedRealtimeInferenceInstanceTypes": s.endpoint_instance_types,
+                    "SupportedRealtimeInferenceInstanceTypes": settings.endpoint_instance_types,
                 },
                 "ModelMetrics": {
                     "ModelQuality": {
@@ -235,13 +234,15 @@ class Deployment(Construct):
             service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
         )
 
-    def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
+    def _deploy(
+        self, settings: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable
+    ) -> sfn.Chain:
         create_model = create_model_state(
             self,
             plan=RUN(),
             image_path="$.results.model.image",
             artifact_path="$.results.model.artifact",
-            role_arn=s.role_arn,
+            role_arn=settings.role_arn,
             result_path="$.results.sagemaker_model",
             comment="A SageMaker model from the registered artifact",
             failures=failures,
@@ -252,15 +253,15 @@ class Deployment(Construct):
             "CreateEndpointConfig",
             api="createEndpointConfig",
             comment="Serverless capacity and KMS"
-            if s.serverless
+            if settings.serverless
             else "Instances, KMS and data capture of requests and responses",
             result_selector={"arn.$": "$.EndpointConfigArn"},
             result_path="$.results.endpoint_config",
             parameters={
                 "EndpointConfigName.$": RUN("jobs.config"),
-                "ProductionVariants": [production_variant(s.serverless)],
-                "KmsKeyId": s.key_arn,
-                **({} if s.serverless else data_capture(s)),
+                "ProductionVariants": [production_variant(settings.serverless)],
+                "KmsKeyId": settings.key_arn,
+                **({} if settings.serverless else data_capture(settings)),
                 "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
             },
         )
@@ -309,7 +310,7 @@ class Deployment(Construct):
             comment="Blue/green: SageMaker serves the old model until the new one is healthy; rolls back on alarm",
             parameters={
                 **endpoint_request,
-                "DeploymentConfig": deployment_config(s.traffic_shift, s.rollback_alarm_names),
+                "DeploymentConfig": deployment_config(settings.traffic_shift, settings.rollback_alarm_names),
             },
             result_selector={"action": "update"},
             result_path="$.deployment",
@@ -393,9 +394,13 @@ class Deployment(Construct):
         )
 
         serving: sfn.IChainable = done
-        if s.autoscaling is not None:
+        if settings.autoscaling is not None:
             serving = EndpointAutoscalingStates(
-                self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
+                self,
+                "Autoscaling",
+                settings=settings.autoscaling,
+                endpoint_name=settings.endpoint_name,
+                failures=failures,
             ).chain.next(done)
         poll = wait.next(describe).next(
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")

@@ -22,8 +22,7 @@ from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
-from stacks.config import AppConfig
-from stacks.config.timeouts import task_timeouts
+from stacks.config.timeouts import TaskTimeouts
 from stacks.support.documents import EVALUATION, RUN
 
 
@@ -38,25 +37,36 @@ class WorkflowResources:
 
 
 class PipelineWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: WorkflowResources) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: WorkflowResources,
+        timeouts: TaskTimeouts,
+        approval_status: str,
+        execution_timeout: Duration,
+        log_retention_days: int,
+    ) -> None:
+        """`timeouts`: each task's, derived from the job limits; `approval_status`: the registered model's
+        (PendingManualApproval leaves the deployment to the approval workflow)."""
         super().__init__(scope, construct_id)
-        r, j = resources, resources.job_settings
-        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        job_settings = resources.job_settings
+        failures = FailurePath(self, "Failure", failure_handler=resources.failure_handler)
 
         prepare = planning_step(
             self,
             "PrepareRun",
-            function=r.prepare_run,
+            function=resources.prepare_run,
             plan_key="run",
             comment="Validate the input, fill in this environment's defaults, derive job names and S3 paths",
             failures=failures,
         )
 
-        timeouts = task_timeouts(config.processing, config.training, config.tuning, config.endpoint.deployment)
         processing_timeout = timeouts.processing
         process = self._job(
             "Process",
-            jobs.processing_request(j),
+            jobs.processing_request(job_settings),
             api="createProcessingJob",
             comment="Split into train/validation/test, impute, write baseline statistics",
             result_selector={"name.$": "$.ProcessingJobName"},
@@ -67,13 +77,13 @@ class PipelineWorkflow(Construct):
 
         train = self._job(
             "Train",
-            jobs.training_request(j),
+            jobs.training_request(job_settings),
             api="createTrainingJob",
             comment="One training job with the run's hyperparameters",
             result_selector={
                 "training_job.$": "$.TrainingJobName",
                 "artifact.$": "$.ModelArtifacts.S3ModelArtifacts",
-                "image": j.image_uri,
+                "image": job_settings.image_uri,
             },
             result_path="$.results.model",
             timeout=timeouts.training,
@@ -82,7 +92,7 @@ class PipelineWorkflow(Construct):
 
         tune = self._job(
             "Tune",
-            jobs.tuning_request(j),
+            jobs.tuning_request(job_settings),
             api="createHyperParameterTuningJob",
             comment="Hyperparameter tuning; the best training job's model goes on",
             result_selector={
@@ -104,14 +114,14 @@ class PipelineWorkflow(Construct):
                 "training_job.$": "$.results.tuning.training_job",
                 "artifact.$": "States.Format('{}/{}/output/model.tar.gz', "
                 f"{RUN('s3.models')}, $.results.tuning.training_job)",
-                "image": j.image_uri,
+                "image": job_settings.image_uri,
             },
             result_path="$.results.model",
         )
 
         evaluate = self._job(
             "Evaluate",
-            jobs.evaluation_request(j),
+            jobs.evaluation_request(job_settings),
             api="createProcessingJob",
             comment="Score the model on the held-out test split; writes evaluation.json",
             result_selector={"name.$": "$.ProcessingJobName"},
@@ -128,8 +138,8 @@ class PipelineWorkflow(Construct):
             service="s3",
             action="getObject",
             iam_action="s3:GetObject",
-            iam_resources=[r.artifacts_bucket.arn_for_objects("runs/*")],
-            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": RUN("s3.evaluation_key")},
+            iam_resources=[resources.artifacts_bucket.arn_for_objects("runs/*")],
+            parameters={"Bucket": resources.artifacts_bucket.bucket_name, "Key.$": RUN("s3.evaluation_key")},
             result_selector={"report.$": "States.StringToJson($.Body)"},
             result_path="$.evaluation",
         )
@@ -151,9 +161,9 @@ class PipelineWorkflow(Construct):
         deployment = Deployment(
             self,
             "Deployment",
-            settings=r.deployment,
+            settings=resources.deployment,
             failures=failures,
-            approval_status=config.pipeline.model_approval_status,
+            approval_status=approval_status,
             done=succeeded,
         )
         after_register = (
@@ -223,9 +233,9 @@ class PipelineWorkflow(Construct):
         self.state_machine = observed_state_machine(
             self,
             definition=self.definition,
-            key=r.key,
-            log_retention_days=config.log_retention_days,
-            timeout=Duration.minutes(config.pipeline.execution_timeout_minutes),
+            key=resources.key,
+            log_retention_days=log_retention_days,
+            timeout=execution_timeout,
             comment="SageMaker pipeline: process, train or tune, evaluate, gate, register, deploy",
         )
 

@@ -55,13 +55,13 @@ def _s3_output(name: str) -> dict[str, Any]:
 
 
 def _processing_job(
-    s: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
+    settings: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
 ) -> dict[str, Any]:
     return {
         "ProcessingJobName.$": name_path,
-        "RoleArn": s.role_arn,
+        "RoleArn": settings.role_arn,
         "AppSpecification": {
-            "ImageUri": s.image_uri,
+            "ImageUri": settings.image_uri,
             "ContainerEntrypoint": ["python3", "-m", "training_code", command],
             "ContainerArguments.$": arguments_path,
         },
@@ -70,20 +70,20 @@ def _processing_job(
                 "InstanceCount.$": RUN("instances.processing.InstanceCount"),
                 "InstanceType.$": RUN("instances.processing.InstanceType"),
                 "VolumeSizeInGB.$": RUN("instances.processing.VolumeSizeInGB"),
-                "VolumeKmsKeyId": s.key_arn,
+                "VolumeKmsKeyId": settings.key_arn,
             }
         },
         "ProcessingInputs": inputs,
-        "ProcessingOutputConfig": {"KmsKeyId": s.key_arn, "Outputs": [_s3_output(o) for o in outputs]},
-        "StoppingCondition": {"MaxRuntimeInSeconds": s.processing_max_runtime_seconds},
+        "ProcessingOutputConfig": {"KmsKeyId": settings.key_arn, "Outputs": [_s3_output(o) for o in outputs]},
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.processing_max_runtime_seconds},
         "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }
 
 
-def processing_request(s: JobSettings) -> dict[str, Any]:
+def processing_request(settings: JobSettings) -> dict[str, Any]:
     """Split the raw dataset into train/validation/test and write the baseline statistics."""
     return _processing_job(
-        s,
+        settings,
         name_path=RUN("jobs.process"),
         command="process",
         arguments_path=RUN("processing.arguments"),
@@ -92,10 +92,10 @@ def processing_request(s: JobSettings) -> dict[str, Any]:
     )
 
 
-def evaluation_request(s: JobSettings) -> dict[str, Any]:
+def evaluation_request(settings: JobSettings) -> dict[str, Any]:
     """Score the trained model on the held-out test split; writes evaluation.json."""
     return _processing_job(
-        s,
+        settings,
         name_path=RUN("jobs.evaluate"),
         command="evaluate",
         arguments_path=RUN("evaluation.arguments"),
@@ -122,17 +122,17 @@ def _channels() -> list[dict[str, Any]]:
     ]
 
 
-def _training_definition(s: JobSettings) -> dict[str, Any]:
+def _training_definition(settings: JobSettings) -> dict[str, Any]:
     """What a training job and each training job of a tuning job share."""
     return {
         "AlgorithmSpecification": {
-            "TrainingImage": s.image_uri,
+            "TrainingImage": settings.image_uri,
             "TrainingInputMode": "File",
-            "MetricDefinitions": s.metric_definitions,
+            "MetricDefinitions": settings.metric_definitions,
         },
-        "RoleArn": s.role_arn,
+        "RoleArn": settings.role_arn,
         "InputDataConfig": _channels(),
-        "OutputDataConfig": {"S3OutputPath.$": RUN("s3.models"), "KmsKeyId": s.key_arn},
+        "OutputDataConfig": {"S3OutputPath.$": RUN("s3.models"), "KmsKeyId": settings.key_arn},
         "StoppingCondition.$": RUN("training.stopping_condition"),
         "EnableManagedSpotTraining.$": RUN("training.use_spot"),
         # Spot interruptions and restarts resume from here instead of starting over.
@@ -141,29 +141,29 @@ def _training_definition(s: JobSettings) -> dict[str, Any]:
     }
 
 
-def _resource_config(s: JobSettings, *, warm_pool: bool) -> dict[str, Any]:
+def _resource_config(settings: JobSettings, *, warm_pool: bool) -> dict[str, Any]:
     config = {
         "InstanceType.$": RUN("instances.training.InstanceType"),
         "InstanceCount.$": RUN("instances.training.InstanceCount"),
         "VolumeSizeInGB.$": RUN("instances.training.VolumeSizeInGB"),
-        "VolumeKmsKeyId": s.key_arn,
+        "VolumeKmsKeyId": settings.key_arn,
     }
-    if warm_pool and s.warm_pool_seconds:
-        config["KeepAlivePeriodInSeconds"] = s.warm_pool_seconds
+    if warm_pool and settings.warm_pool_seconds:
+        config["KeepAlivePeriodInSeconds"] = settings.warm_pool_seconds
     return config
 
 
-def training_request(s: JobSettings) -> dict[str, Any]:
+def training_request(settings: JobSettings) -> dict[str, Any]:
     return {
         "TrainingJobName.$": RUN("jobs.train"),
         "HyperParameters.$": RUN("hyperparameters"),
-        **_training_definition(s),
-        "ResourceConfig": _resource_config(s, warm_pool=True),
+        **_training_definition(settings),
+        "ResourceConfig": _resource_config(settings, warm_pool=True),
         "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }
 
 
-def tuning_request(s: JobSettings) -> dict[str, Any]:
+def tuning_request(settings: JobSettings) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName.$": RUN("jobs.tune"),
         "HyperParameterTuningJobConfig": {
@@ -175,8 +175,8 @@ def tuning_request(s: JobSettings) -> dict[str, Any]:
         },
         "TrainingJobDefinition": {
             "StaticHyperParameters.$": RUN("tuning.static_hyperparameters"),
-            **_training_definition(s),
-            "ResourceConfig": _resource_config(s, warm_pool=False),
+            **_training_definition(settings),
+            "ResourceConfig": _resource_config(settings, warm_pool=False),
         },
         "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }

@@ -22,7 +22,7 @@ from stacks.components.workflow.deployment import create_model_state, describe_m
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
-from stacks.config import AppConfig
+from stacks.config.sections import BatchTransformConfig
 from stacks.config.timeouts import SLACK_SECONDS
 from stacks.support.documents import SCORING
 
@@ -68,15 +68,22 @@ def transform_request(*, key_arn: str, max_payload_mb: int, max_concurrent: int)
 
 
 class ScoringWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: ScoringResources) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: ScoringResources,
+        batch: BatchTransformConfig,
+        log_retention_days: int,
+    ) -> None:
         super().__init__(scope, construct_id)
-        r, batch = resources, config.batch_transform
-        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        failures = FailurePath(self, "Failure", failure_handler=resources.failure_handler)
 
         prepare = planning_step(
             self,
             "PrepareScoring",
-            function=r.prepare_scoring,
+            function=resources.prepare_scoring,
             plan_key="scoring",
             comment="Validate the input, derive the job names and the output prefix",
             failures=failures,
@@ -92,7 +99,7 @@ class ScoringWorkflow(Construct):
             iam_action="sagemaker:ListModelPackages",
             iam_resources=["*"],  # ListModelPackages has no resource-level permissions
             parameters={
-                "ModelPackageGroupName": r.model_package_group_name,
+                "ModelPackageGroupName": resources.model_package_group_name,
                 "ModelApprovalStatus": "Approved",
                 "SortBy": "CreationTime",
                 "SortOrder": "Descending",
@@ -128,13 +135,14 @@ class ScoringWorkflow(Construct):
             "NoApprovedModel",
             state_name="NoApprovedModel",
             error="NoApprovedModel",
-            cause=f"No Approved model package in {r.model_package_group_name}: approve one, or pass model_package_arn",
+            cause=f"No Approved model package in {resources.model_package_group_name}: approve one, "
+            "or pass model_package_arn",
         )
 
         describe = describe_model_package_state(
             self,
             arn_path="$.package.arn",
-            group_name=r.model_package_group_name,
+            group_name=resources.model_package_group_name,
             comment="The package's image and artifact, and whether it is approved",
             failures=failures,
         )
@@ -151,7 +159,7 @@ class ScoringWorkflow(Construct):
             plan=SCORING(),
             image_path="$.package.container.Image",
             artifact_path="$.package.container.ModelDataUrl",
-            role_arn=r.role_arn,
+            role_arn=resources.role_arn,
             result_path="$.model",
             comment="A SageMaker model from the package's container",
             failures=failures,
@@ -162,7 +170,7 @@ class ScoringWorkflow(Construct):
             "Transform",
             state_json=jobs.job_state(
                 transform_request(
-                    key_arn=r.key.key_arn,
+                    key_arn=resources.key.key_arn,
                     max_payload_mb=batch.max_payload_mb,
                     max_concurrent=batch.max_concurrent_transforms,
                 ),
@@ -211,8 +219,8 @@ class ScoringWorkflow(Construct):
         self.state_machine = observed_state_machine(
             self,
             definition=self.definition,
-            key=r.key,
-            log_retention_days=config.log_retention_days,
+            key=resources.key,
+            log_retention_days=log_retention_days,
             timeout=Duration.seconds(batch.max_runtime_seconds + 2 * SLACK_SECONDS),
             comment="Batch scoring: a dataset scored offline by a registered model",
         )
