@@ -18,9 +18,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.local_bundling import function_code
-from stacks.components.log_retention import log_retention
 from stacks.support.arns import execution_arns
+from stacks.support.local_bundling import function_code
+from stacks.support.log_retention import log_retention
 
 # The container's catalog, metrics and hyperparameter parser are stdlib-only: the function validates
 # an execution's input with the same code the training job will use.

@@ -15,12 +15,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.event_delivery import start_execution
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings, describe_model_package_state
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.config.sections import EndpointConfig
 from stacks.support.documents import RUN
+from stacks.support.event_delivery import start_execution
 
 
 class ApprovalWorkflow(Construct):
