@@ -17,7 +17,7 @@ from .plan_model import (
     TransformResources,
     as_json,
 )
-from .run_input import InvalidExecutionInput, check_allowed, check_data_location, check_schema
+from .run_input import S3_LOCATION, InvalidExecutionInput, check_allowed, check_data_location, check_schema
 from .run_plan import run_id
 from .settings import ScoringSettings
 
@@ -26,7 +26,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["data"],
     "additionalProperties": False,
     "properties": {
-        "data": {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"},
+        "data": S3_LOCATION,
         "model_package_arn": {"type": "string"},
         # Rows are features only, as the endpoint takes them; `skip_first_column` drops a label column.
         "skip_first_column": {"type": "boolean"},
