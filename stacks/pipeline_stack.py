@@ -23,8 +23,9 @@ from stacks.components.workflow.pipeline_workflow import PipelineWorkflow, Workf
 from stacks.components.workflow.sagemaker_jobs import JobSettings
 from stacks.components.workflow.scoring_workflow import ScoringResources, ScoringWorkflow
 from stacks.config import AppConfig, run_defaults, scoring_defaults
-from stacks.pipeline_nag import acknowledge_pipeline_findings
+from stacks.nag import acknowledge
 from stacks.storage_stack import StorageStack
+from stacks.support.nag_reasons import CDK_INLINE, NO_RESERVED_CONCURRENCY, NO_VPC
 from training_code.metrics import METRIC_DEFINITIONS
 
 
@@ -110,6 +111,8 @@ class PipelineStack(Stack):
             key=storage.key,
             endpoint_name=endpoint_name,
             rollback_alarm_arns=rollback_alarms,
+            model_package_group=storage.model_registry.group_name,
+            artifacts_bucket=storage.artifacts_bucket,
         )
         # The state machines by the prefix of their backstop alarms' ids: the training workflow's alarms came
         # first and have none, so their logical ids (and the alarms people know) stay as they were.
@@ -131,6 +134,8 @@ class PipelineStack(Stack):
                 key=storage.key,
                 endpoint_name=endpoint_name,
                 rollback_alarm_arns=rollback_alarms,
+                model_package_group=storage.model_registry.group_name,
+                artifacts_bucket=storage.artifacts_bucket,
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
@@ -148,7 +153,12 @@ class PipelineStack(Stack):
                     model_package_group_name=storage.model_registry.group_name,
                 ),
             )
-            grant_scoring_calls(scoring.state_machine, sagemaker_role=sagemaker_role, key=storage.key)
+            grant_scoring_calls(
+                scoring.state_machine,
+                sagemaker_role=sagemaker_role,
+                key=storage.key,
+                model_package_group=storage.model_registry.group_name,
+            )
             machines["Scoring"] = scoring.state_machine
             CfnOutput(
                 self,
@@ -193,4 +203,10 @@ class PipelineStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
-        acknowledge_pipeline_findings(self, storage=storage, endpoint_name=endpoint_name)
+        # Each construct acknowledges its own findings; these concern every role and function of the stack.
+        acknowledge(
+            self,
+            ("NIST.800.53.R5-IAMNoInlinePolicy", CDK_INLINE),
+            ("NIST.800.53.R5-LambdaInsideVPC", NO_VPC),
+            ("NIST.800.53.R5-LambdaConcurrency", NO_RESERVED_CONCURRENCY),
+        )

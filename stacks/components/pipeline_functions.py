@@ -18,9 +18,25 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.checkov_skips import skip_checkov
+from stacks.nag import acknowledge
 from stacks.support.arns import execution_arns
 from stacks.support.local_bundling import function_code
 from stacks.support.log_retention import log_retention
+from stacks.support.nag_reasons import (
+    ARTIFACTS_BUCKET_ARN,
+    MANAGED_BASIC_ROLE,
+    NO_RESERVED_CONCURRENCY,
+    NO_VPC,
+    PER_RUN_NAMES,
+    PLAIN_ENVIRONMENT,
+    RUNTIME,
+    SAGEMAKER_ARN,
+    SYNCHRONOUS,
+    XRAY_AND_LIST,
+    imported,
+    s3_and_kms,
+)
 
 # The container's catalog, metrics and hyperparameter parser are stdlib-only: the function validates
 # an execution's input with the same code the training job will use.
@@ -148,6 +164,41 @@ class PipelineFunctions(Construct):
         artifacts_bucket.grant_read_write(self.failure_handler, f"{FAILURE_RECORD_PREFIX}*")
         topic.grant_publish(self.failure_handler)
         key.grant_encrypt_decrypt(self.failure_handler)
+        self._acknowledge_findings(artifacts_bucket)
+
+    def _acknowledge_findings(self, artifacts_bucket: s3.IBucket) -> None:
+        planners = [self.prepare_run, *([self.prepare_scoring] if self.prepare_scoring else [])]
+        functions = [self.prepare_run, self.failure_handler, *planners[1:]]
+        for function in functions:
+            acknowledge(
+                function,
+                (
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]",
+                    MANAGED_BASIC_ROLE,
+                ),
+                ("AwsSolutions-L1", RUNTIME),
+                ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+            )
+        for function in functions:
+            skip_checkov(
+                function,
+                ("CKV_AWS_117", NO_VPC),
+                ("CKV_AWS_115", NO_RESERVED_CONCURRENCY),
+                ("CKV_AWS_45", PLAIN_ENVIRONMENT),
+            )
+        for function in planners:
+            skip_checkov(function, ("CKV_AWS_116", SYNCHRONOUS))
+            acknowledge(function, ("NIST.800.53.R5-LambdaDLQ", SYNCHRONOUS))
+        artifacts = imported(artifacts_bucket, ARTIFACTS_BUCKET_ARN)
+        acknowledge(
+            self.failure_handler,
+            *s3_and_kms(),
+            (
+                f"AwsSolutions-IAM5[Resource::{artifacts}/failures/*]",
+                "One failure record per execution under failures/",
+            ),
+        )
 
     def grant_failure_handling(self, *, state_machines: Sequence[sfn.IStateMachine], endpoint_name: str) -> None:
         """What the failure handler inspects and stops for a failed run of any of `state_machines`.
@@ -160,7 +211,7 @@ class PipelineFunctions(Construct):
         def arn(resource: str, name: str) -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
-        iam.Policy(
+        policy = iam.Policy(
             stack,
             "FailureHandlerInspectAndStop",
             roles=[self.failure_handler.role],
@@ -195,4 +246,29 @@ class PipelineFunctions(Construct):
                     resources=[arn("endpoint", endpoint_name)],
                 ),
             ],
+        )
+        execution_history = (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        )
+        acknowledge(
+            policy,
+            *(
+                (
+                    f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]",
+                    f"Stops what a failed run left running: {PER_RUN_NAMES}",
+                )
+                for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "transform-job")
+            ),
+            (
+                f"{execution_history}<WorkflowStateMachine8F1B1C15.Name>:*]",
+                "History of this state machine's executions only",
+            ),
+            (
+                f"{execution_history}<ApprovalStateMachine5BF18DA7.Name>:*]",
+                "History of the approval workflow's executions only",
+            ),
+            (
+                f"{execution_history}<ScoringStateMachineE8EB195E.Name>:*]",
+                "History of the scoring workflow's executions only",
+            ),
         )
