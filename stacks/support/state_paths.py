@@ -63,9 +63,10 @@ def leaves(model: type, prefix: str = "") -> list[tuple[type, str, str]]:
     return found
 
 
-def checked_parameters(model: type, parameters: Mapping[str, Any]) -> dict[str, Any]:
+def checked_parameters(model: type, parameters: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Step Functions Parameters that build an instance of `model`: each key (`name` or `name.$`) a field,
-    every field without a default given; nested dicts checked against nested dataclasses."""
+    every field without a default given (unless `partial`: a part of the document, as a state that reads
+    only some fields needs); nested dicts checked against nested dataclasses."""
     given = {key.removesuffix(".$"): value for key, value in parameters.items()}
     hints = typing.get_type_hints(model)
     unknown = sorted(set(given) - set(hints))
@@ -74,14 +75,14 @@ def checked_parameters(model: type, parameters: Mapping[str, Any]) -> dict[str, 
             f"{model.__name__} ({model.__module__}) has no field {', '.join(map(repr, unknown))}; "
             f"its fields are {', '.join(hints)}. Rename the parameter or the model's field"
         )
-    required = [f.name for f in dataclasses.fields(model) if _required(f)]
+    required = [] if partial else [f.name for f in dataclasses.fields(model) if _required(f)]
     missing = [name for name in required if name not in given]
     if missing:
         raise UnknownField(f"{model.__name__} needs {', '.join(missing)}: the parameters leave it out")
     for name, value in given.items():
         nested = _dataclass(hints[name])
         if nested and isinstance(value, Mapping):
-            checked_parameters(nested, value)
+            checked_parameters(nested, value, partial=partial)
     return dict(parameters)
 
 

@@ -18,7 +18,7 @@ from lambdas.failure_handler.failure_handling import catch_input
 from lambdas.prepare_run.run_planning import plan_model
 from stacks.config import load_config, run_defaults, scoring_defaults
 from stacks.support import documents
-from stacks.support.state_paths import UnknownField, leaves
+from stacks.support.state_paths import UnknownField, checked_parameters, leaves
 from tests.conftest import SynthesizedApp, synthesize
 from tests.stacks.workflow_definition import definition_of
 from training_code import evaluation_document
@@ -50,6 +50,16 @@ def test_an_unknown_field_names_the_model_and_its_fields() -> None:
     with pytest.raises(UnknownField, match=r"hyperparameters is not a document with fields"):
         documents.RUN("hyperparameters.max_depth")
     assert documents.EVALUATION("objective.value") == "$.evaluation.report.objective.value"  # through `| None`
+
+
+def test_a_partial_plan_is_checked_field_by_field() -> None:
+    """The approval workflow writes the part of a run plan its rollout reads: every key must be a field."""
+    plan = {"jobs": {"model": "m"}, "instances": {"endpoint": {"InstanceType": "ml.m5.large"}}}
+    assert checked_parameters(plan_model.RunPlan, plan, partial=True) == plan
+    with pytest.raises(UnknownField, match=r"JobNames .* has no field 'modle'"):
+        checked_parameters(plan_model.RunPlan, {"jobs": {"modle.$": "$.x"}}, partial=True)
+    with pytest.raises(UnknownField, match="RunPlan needs id, algorithm"):
+        checked_parameters(plan_model.RunPlan, plan)
 
 
 def _renamed(model: type, field: str) -> type:
