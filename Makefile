@@ -86,8 +86,9 @@ bench-local: setup ## Wall time of each state of the default local run (tuning 8
 test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)  # loadgroup: the local cloud clients share one server
 
-lint: synth $(STAMPS)/checkov ## Ruff over the code; cfn-lint and checkov over the synthesized templates
+lint: synth $(STAMPS)/checkov ## Ruff and the import layers over the code; cfn-lint and checkov over the synthesized templates
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache  # the layers of docs/architecture.md (.importlinter)
 	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/assembly-*/*.template.json
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -d ,$(wildcard cdk.out/assembly-*))
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
@@ -24,9 +22,10 @@ from stacks.components.workflow.permissions import grant_scoring_calls, grant_wo
 from stacks.components.workflow.pipeline_workflow import PipelineWorkflow, WorkflowResources
 from stacks.components.workflow.sagemaker_jobs import JobSettings
 from stacks.components.workflow.scoring_workflow import ScoringResources, ScoringWorkflow
-from stacks.config import AppConfig
-from stacks.pipeline_nag import acknowledge_pipeline_findings
+from stacks.config import AppConfig, run_defaults, scoring_defaults
+from stacks.nag import acknowledge
 from stacks.storage_stack import StorageStack
+from stacks.support.nag_reasons import CDK_INLINE, NO_RESERVED_CONCURRENCY, NO_VPC
 from training_code.metrics import METRIC_DEFINITIONS
 
 
@@ -54,7 +53,11 @@ class PipelineStack(Stack):
         functions = PipelineFunctions(
             self,
             "Functions",
-            config=config,
+            environment_name=config.environment,
+            powertools_layer_version=config.powertools_layer_version,
+            log_retention_days=config.log_retention_days,
+            run_defaults=run_defaults(config),
+            scoring_defaults=scoring_defaults(config) if config.batch_transform.enabled else None,
             pipeline_name=self.stack_name,
             data_bucket=storage.data_bucket,
             artifacts_bucket=storage.artifacts_bucket,
@@ -79,7 +82,10 @@ class PipelineStack(Stack):
         workflow = PipelineWorkflow(
             self,
             "Workflow",
-            config=config,
+            timeouts=config.task_timeouts,
+            approval_status=config.pipeline.model_approval_status,
+            execution_timeout=Duration.minutes(config.pipeline.execution_timeout_minutes),
+            log_retention_days=config.log_retention_days,
             resources=WorkflowResources(
                 prepare_run=functions.prepare_run,
                 failure_handler=functions.failure_handler,
@@ -105,14 +111,19 @@ class PipelineStack(Stack):
             key=storage.key,
             endpoint_name=endpoint_name,
             rollback_alarm_arns=rollback_alarms,
+            model_package_group=storage.model_registry.group_name,
+            artifacts_bucket=storage.artifacts_bucket,
         )
+        # The state machines by the prefix of their backstop alarms' ids: the training workflow's alarms came
+        # first and have none, so their logical ids (and the alarms people know) stay as they were.
         machines = {"": self.state_machine}
         if config.pipeline.model_approval_status == "PendingManualApproval":
             approval = ApprovalWorkflow(
                 self,
                 "Approval",
-                config=config,
                 settings=deployment,
+                endpoint=config.endpoint,
+                log_retention_days=config.log_retention_days,
                 failure_handler=functions.failure_handler,
                 key=storage.key,
                 dead_letters=functions.dead_letters,
@@ -123,6 +134,8 @@ class PipelineStack(Stack):
                 key=storage.key,
                 endpoint_name=endpoint_name,
                 rollback_alarm_arns=rollback_alarms,
+                model_package_group=storage.model_registry.group_name,
+                artifacts_bucket=storage.artifacts_bucket,
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
@@ -130,7 +143,8 @@ class PipelineStack(Stack):
             scoring = ScoringWorkflow(
                 self,
                 "Scoring",
-                config=config,
+                batch=config.batch_transform,
+                log_retention_days=config.log_retention_days,
                 resources=ScoringResources(
                     prepare_scoring=functions.prepare_scoring,
                     failure_handler=functions.failure_handler,
@@ -139,7 +153,12 @@ class PipelineStack(Stack):
                     model_package_group_name=storage.model_registry.group_name,
                 ),
             )
-            grant_scoring_calls(scoring.state_machine, sagemaker_role=sagemaker_role, key=storage.key)
+            grant_scoring_calls(
+                scoring.state_machine,
+                sagemaker_role=sagemaker_role,
+                key=storage.key,
+                model_package_group=storage.model_registry.group_name,
+            )
             machines["Scoring"] = scoring.state_machine
             CfnOutput(
                 self,
@@ -148,7 +167,7 @@ class PipelineStack(Stack):
                 description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
             )
         self.state_machines = list(machines.values())  # training first; people may start any of them
-        self._grant_failure_handler(functions, endpoint_name, self.state_machines)
+        functions.grant_failure_handling(state_machines=self.state_machines, endpoint_name=endpoint_name)
         FailureBackstop(
             self,
             "FailureBackstop",
@@ -184,56 +203,10 @@ class PipelineStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
-        acknowledge_pipeline_findings(self, storage=storage, endpoint_name=endpoint_name)
-
-    def _grant_failure_handler(
-        self, functions: PipelineFunctions, endpoint_name: str, machines: list[sfn.IStateMachine]
-    ) -> None:
-        """A separate policy: the function must not depend on the state machine that invokes it."""
-
-        def arn(resource: str, name: str) -> str:
-            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-        execution_arns = [
-            self.format_arn(
-                service="states",
-                resource="execution",
-                resource_name=f"{machine.state_machine_name}:*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for machine in machines
-        ]
-        iam.Policy(
+        # Each construct acknowledges its own findings; these concern every role and function of the stack.
+        acknowledge(
             self,
-            "FailureHandlerInspectAndStop",
-            roles=[functions.failure_handler.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="ReadExecutionHistory", actions=["states:GetExecutionHistory"], resources=execution_arns
-                ),
-                iam.PolicyStatement(
-                    sid="InspectAndStopRunJobs",
-                    actions=[
-                        "sagemaker:DescribeTrainingJob",
-                        "sagemaker:StopTrainingJob",
-                        "sagemaker:DescribeProcessingJob",
-                        "sagemaker:StopProcessingJob",
-                        "sagemaker:DescribeHyperParameterTuningJob",
-                        "sagemaker:StopHyperParameterTuningJob",
-                        "sagemaker:DescribeTransformJob",
-                        "sagemaker:StopTransformJob",
-                    ],
-                    resources=[
-                        arn("training-job", "*"),
-                        arn("processing-job", "*"),
-                        arn("hyper-parameter-tuning-job", "*"),
-                        arn("transform-job", "*"),
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="CleanUpFailedEndpointCreation",
-                    actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
-                    resources=[arn("endpoint", endpoint_name)],
-                ),
-            ],
+            ("NIST.800.53.R5-IAMNoInlinePolicy", CDK_INLINE),
+            ("NIST.800.53.R5-LambdaInsideVPC", NO_VPC),
+            ("NIST.800.53.R5-LambdaConcurrency", NO_RESERVED_CONCURRENCY),
         )

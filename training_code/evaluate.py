@@ -10,6 +10,7 @@ from pathlib import Path
 from .catalog import CLASSIFICATION
 from .cli_common import run_job
 from .errors import UserError
+from .evaluation_document import EvaluationDocument, GateMetric
 from .metrics import METRIC_GOALS
 from .paths import processing_dir
 
@@ -100,20 +101,20 @@ def evaluate(args: argparse.Namespace) -> dict:
         part for part in (metadata.get("algorithm"), shown and f"{shown['name']} {shown['value']:.4f}") if part
     )
     plots = for_task(args.output_dir, model, test.features, test.labels, model.predict(test.features), caption)
-    report = {
-        "algorithm": metadata.get("algorithm"),
-        "task": task_name(model),
-        "metrics": metrics,
-        "objective": gate,
-        "rows": test.rows,
-        "objective_metric": metadata.get("objective_metric"),
-        "class_labels": metadata.get("class_labels"),
-        "hyperparameters": metadata.get("hyperparameters"),
-        "training_metrics": metadata.get("metrics"),
-        "plot": next(iter(plots)),
-        "plots": list(plots),
-        "plot_titles": plots,
-    }
+    report = EvaluationDocument(
+        algorithm=metadata.get("algorithm"),
+        task=task_name(model),
+        metrics=metrics,
+        objective=GateMetric(**gate) if gate else None,
+        rows=test.rows,
+        objective_metric=metadata.get("objective_metric"),
+        class_labels=metadata.get("class_labels"),
+        hyperparameters=metadata.get("hyperparameters"),
+        training_metrics=metadata.get("metrics"),
+        plot=next(iter(plots)),
+        plots=list(plots),
+        plot_titles=plots,
+    ).as_json()
     (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 

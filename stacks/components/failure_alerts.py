@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.event_delivery import invoke
+from stacks.support.event_delivery import invoke
 
 BACKSTOP_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
 

@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import NotebookConfig
+from stacks.support.arns import execution_arns
 
 
 class NotebookInstance(Construct):
@@ -40,15 +41,7 @@ class NotebookInstance(Construct):
         data_bucket.grant_read_write(self.role)  # upload datasets to score or train on
         artifacts_bucket.grant_read(self.role)  # read evaluations, scoring output, failure records
         key.grant_encrypt_decrypt(self.role)
-        executions = [
-            stack.format_arn(
-                service="states",
-                resource="execution",
-                resource_name=f"{machine.state_machine_name}:*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for machine in state_machines
-        ]
+        executions = execution_arns(stack, state_machines)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="StartPipelineRuns",

@@ -9,8 +9,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.event_delivery import start_execution
 from stacks.config import TriggersConfig
+from stacks.support.event_delivery import start_execution
 
 
 class RunTriggers(Construct):

@@ -9,6 +9,16 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.nag import acknowledge
+from stacks.support.nag_reasons import (
+    ARTIFACTS_BUCKET_ARN,
+    DATA_BUCKET_ARN,
+    PER_RUN_NAMES,
+    XRAY_AND_LIST,
+    imported,
+    s3_and_kms,
+)
+
 # Everything a run writes lives under these prefixes of the artifacts bucket.
 RUN_PREFIX = "runs/*"
 DATA_CAPTURE_PREFIX = "data-capture/*"
@@ -72,4 +82,28 @@ class SageMakerExecutionRole(Construct):
                 resources=["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
             )
+        )
+        data, artifacts = imported(data_bucket, DATA_BUCKET_ARN), imported(artifacts_bucket, ARTIFACTS_BUCKET_ARN)
+        acknowledge(
+            self,
+            *s3_and_kms(),
+            (f"AwsSolutions-IAM5[Resource::{data}/*]", "SageMaker reads any dataset the run names in the data bucket"),
+            (
+                f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]",
+                f"Each run writes under runs/<run id>/: {PER_RUN_NAMES}",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{artifacts}/data-capture/*]",
+                "Endpoint data capture writes under data-capture/",
+            ),
+            (
+                f"AwsSolutions-IAM5[Resource::{artifacts}/scoring/*]",
+                f"Batch transform output goes under scoring/<run id>/: {PER_RUN_NAMES}",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                "/aws/sagemaker/*]",
+                "SageMaker names its job and endpoint log groups under /aws/sagemaker/",
+            ),
+            ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
         )

@@ -20,7 +20,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
-from constructs import Construct
+from constructs import Construct, IConstruct
+
+from stacks.checkov_skips import skip_checkov
+from stacks.nag import acknowledge
+from stacks.support.nag_reasons import CUSTOM_RESOURCE, NO_RESERVED_CONCURRENCY, NO_VPC
 
 TRAINING_CODE = Path(__file__).resolve().parents[2] / "training_code"
 
@@ -56,12 +60,39 @@ class TrainingImage(Construct):
             role=self.role.without_policy_updates(),
         )
         self.publish.node.add_dependency(self.role)  # its policy is in place before the copy runs
-        self._encrypt_function_logs(key)
+        copy_function = self._copy_function()
+        self._encrypt_function_logs(copy_function, key)
+        self._acknowledge_findings(copy_function)
 
-    def _encrypt_function_logs(self, key: kms.IKey) -> None:
-        """The copy function is a singleton at stack level; CDK creates its log group beside it."""
+    def _copy_function(self) -> IConstruct:
+        """The copy function is a singleton at stack level, not a child of this construct."""
         stack = Stack.of(self)
         (function,) = [c for c in stack.node.children if c.node.id.startswith("Custom::CDKECRDeployment")]
+        return function
+
+    def _acknowledge_findings(self, copy_function: IConstruct) -> None:
+        acknowledge(
+            self.role,
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "cdk-ecr-deployment's deploy-time copy function: logs only",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken supports no resource; pulls and pushes are on the two repositories only",
+            ),
+        )
+        acknowledge(copy_function, ("NIST.800.53.R5-LambdaDLQ", CUSTOM_RESOURCE))
+        skip_checkov(
+            copy_function,
+            ("CKV_AWS_116", CUSTOM_RESOURCE),
+            ("CKV_AWS_117", f"cdk-ecr-deployment's copy function. {NO_VPC}"),
+            ("CKV_AWS_115", f"cdk-ecr-deployment's copy function, run once per deployment. {NO_RESERVED_CONCURRENCY}"),
+        )
+
+    def _encrypt_function_logs(self, function: IConstruct, key: kms.IKey) -> None:
+        """CDK creates the copy function's log group beside it."""
         log_group = function.node.find_child("LogGroup").node.default_child
         assert isinstance(log_group, logs.CfnLogGroup)
         log_group.kms_key_id = key.key_arn

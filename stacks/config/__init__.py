@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from stacks.config.retention import RETENTION_PERIODS
 from stacks.config.sections import (
     AllowedInstanceTypes,
     BatchTransformConfig,
@@ -32,7 +33,7 @@ from stacks.config.sections import (
     TuningConfig,
     _Section,
 )
-from stacks.config.timeouts import minimum_execution_minutes, task_timeouts
+from stacks.config.timeouts import TaskTimeouts, minimum_execution_minutes, task_timeouts
 
 __all__ = [
     "AllowedInstanceTypes",
@@ -59,30 +60,7 @@ __all__ = [
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 # CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+LOG_RETENTION_DAYS = tuple(RETENTION_PERIODS)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -183,9 +161,14 @@ class AppConfig(_Section):
         self._execution_outlasts_its_tasks()
         return self
 
+    @property
+    def task_timeouts(self) -> TaskTimeouts:
+        """Each task's timeout, from the job limits: derived here once, for this check and the workflow."""
+        return task_timeouts(self.processing, self.training, self.tuning, self.endpoint.deployment)
+
     def _execution_outlasts_its_tasks(self) -> None:
         """The execution's timeout must not kill a run its tasks' own timeouts still allow."""
-        timeouts = task_timeouts(self.processing, self.training, self.tuning, self.endpoint.deployment)
+        timeouts = self.task_timeouts
         minimum = minimum_execution_minutes(timeouts)
         if self.pipeline.execution_timeout_minutes < minimum:
             raise ValueError(

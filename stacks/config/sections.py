@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stacks import instance_types
+from stacks.config import instance_types
 from training_code import objective
 from training_code.errors import UserError
 

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lambdas.prepare_run.run_planning.training_limits import longest_job_seconds, training_limits
+
 if TYPE_CHECKING:  # the sections import nothing from here; the types are for annotations only
     from stacks.config.sections import EndpointDeployment, ProcessingConfig, TrainingConfig, TuningConfig
 
@@ -56,7 +58,7 @@ class TaskTimeouts:
 def task_timeouts(
     processing: ProcessingConfig, training: TrainingConfig, tuning: TuningConfig, shift: EndpointDeployment
 ) -> TaskTimeouts:
-    job = (training.max_wait_seconds if training.use_spot else training.max_runtime_seconds) + SLACK_SECONDS
+    job = longest_job_seconds(training_limits(training.model_dump())) + SLACK_SECONDS
     rounds = math.ceil(tuning.max_jobs / tuning.max_parallel_jobs)
     return TaskTimeouts(
         processing=processing.max_runtime_seconds + SLACK_SECONDS,

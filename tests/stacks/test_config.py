@@ -185,3 +185,21 @@ def test_prod_is_stricter_than_dev(change: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_config({**raw, "environment": "prod"})
     assert expected in str(error.value)
+
+
+def test_every_retention_the_configuration_accepts_is_one_cloudwatch_logs_has() -> None:
+    """The periods are listed once (stacks/config/retention.py): each maps to the CDK's RetentionDays, whose
+    value is that number of days in the template, and the CDK has no finite period the list lacks."""
+    from aws_cdk import Stack
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    from stacks.config import LOG_RETENTION_DAYS
+    from stacks.support.log_retention import log_retention
+
+    stack = Stack()
+    for days in LOG_RETENTION_DAYS:
+        logs.LogGroup(stack, f"Logs{days}", retention=log_retention(days))
+    groups = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+    assert sorted(g["Properties"]["RetentionInDays"] for g in groups.values()) == sorted(LOG_RETENTION_DAYS)
+    assert len(LOG_RETENTION_DAYS) == len([r for r in logs.RetentionDays if r is not logs.RetentionDays.INFINITE])

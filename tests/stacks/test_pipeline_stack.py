@@ -133,7 +133,7 @@ def test_state_machines_log_everything_encrypted_and_trace(each_env: Synthesized
         assert machine["LoggingConfiguration"]["IncludeExecutionData"] is True
     for logical_id, group in each_env.resources("pipeline", "AWS::Logs::LogGroup").items():
         if logical_id.startswith("CustomCDKECRDeployment"):
-            continue  # cdk-ecr-deployment's own deploy-time log group (acknowledged in stacks/pipeline_nag.py)
+            continue  # cdk-ecr-deployment's deploy-time log group (acknowledged in components/training_image.py)
         assert "KmsKeyId" in group["Properties"] and group["Properties"]["RetentionInDays"] in (30, 365)
 
 

@@ -43,3 +43,24 @@ def test_config_refuses_an_execution_timeout_shorter_than_its_tasks(environment:
     parse_config(_raw(environment, minimum))  # the figure it names is enough
     with pytest.raises(ConfigError, match=f"at least {minimum}"):
         parse_config(_raw(environment, minimum - 1))
+
+
+@pytest.mark.parametrize("use_spot", [True, False])
+def test_the_train_timeout_and_the_plans_stopping_condition_come_from_one_derivation(use_spot: bool) -> None:
+    """The training settings are read once (run_planning/training_limits.py): the Train task's timeout at
+    synthesis and the StoppingCondition every plan carries cannot disagree on which limit bounds a job."""
+    from run_planning.run_plan import plan_run
+    from run_planning.settings import Settings
+
+    from stacks.config import run_defaults
+    from stacks.config.timeouts import SLACK_SECONDS, task_timeouts
+
+    raw = _raw("dev", 24 * 60)
+    raw["training"]["use_spot"] = use_spot
+    config = parse_config(raw)
+    settings = Settings("data-bucket", "artifacts-bucket", "endpoint", run_defaults(config))
+    plan = plan_run({"data": "s3://data-bucket/d.csv"}, settings, execution_name="e", start_time="2026-11-26T04:00:00Z")
+    stopping = plan["training"]["stopping_condition"]
+    assert ("MaxWaitTimeInSeconds" in stopping) is use_spot
+    timeouts = task_timeouts(config.processing, config.training, config.tuning, config.endpoint.deployment)
+    assert timeouts.training == max(stopping.values()) + SLACK_SECONDS

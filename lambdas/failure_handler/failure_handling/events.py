@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .catch_input import CATCH_SOURCE
+
 JOB_TYPES = ("training", "processing", "tuning", "transform", "endpoint", "none")
 
 # Top-level keys of the Describe* responses that Step Functions puts into Cause,
@@ -76,7 +78,7 @@ def parse_event(raw: Any) -> FailureEvent:
     if isinstance(raw, dict) and raw.get("source") == "aws.states":
         return _parse_backstop(raw)
     event = _parse_catch(raw)
-    if isinstance(raw, dict) and raw.get("source") == "catch":
+    if isinstance(raw, dict) and raw.get("source") == CATCH_SOURCE:
         return event
     return _replace_source(event, "unrecognised", "event is neither a Catch nor a backstop event")
 

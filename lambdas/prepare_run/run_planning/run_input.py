@@ -16,6 +16,8 @@ class InvalidExecutionInput(Exception):
     """The Step Functions error name of a rejected input (Lambda reports the exception's class name)."""
 
 
+# Where a dataset is: an S3 URI with a valid bucket name (the run and the scoring input alike).
+S3_LOCATION = {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"}
 _SCALAR = {"type": ["string", "number", "integer", "boolean"]}
 _RANGE = {
     "type": "object",
@@ -32,7 +34,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["data"],
     "additionalProperties": False,
     "properties": {
-        "data": {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"},
+        "data": S3_LOCATION,
         "algorithm": {"enum": list(catalog.ALGORITHMS)},
         "hyperparameters": {"type": "object", "additionalProperties": _SCALAR, "maxProperties": 100},
         "tuning": {

@@ -10,8 +10,22 @@ from training_code import catalog, objective
 from training_code.errors import UserError
 from training_code.metrics import METRIC_GOALS
 
+from .plan_model import (
+    EndpointInstances,
+    Instances,
+    JobArguments,
+    JobInstances,
+    JobNames,
+    Objective,
+    RunLocations,
+    RunPlan,
+    Tuning,
+    TuningObjective,
+    as_json,
+)
 from .run_input import InvalidExecutionInput, check_allowed, check_data_location, check_schema, typed_hyperparameters
 from .settings import Settings
+from .training_limits import training_limits
 
 TUNING_NAME_LIMIT = 32  # CreateHyperParameterTuningJob; every other job name allows 63
 
@@ -24,6 +38,11 @@ def run_id(execution_name: str, start_time: str) -> str:
 
 
 def plan_run(raw: Any, settings: Settings, *, execution_name: str, start_time: str) -> dict[str, Any]:
+    """The run plan (plan_model.RunPlan) as the state machine receives it."""
+    return as_json(build_plan(raw, settings, execution_name=execution_name, start_time=start_time))
+
+
+def build_plan(raw: Any, settings: Settings, *, execution_name: str, start_time: str) -> RunPlan:
     request = check_schema(raw)
     defaults = settings.defaults
     algorithm = request.get("algorithm", defaults["algorithm"])
@@ -35,32 +54,32 @@ def plan_run(raw: Any, settings: Settings, *, execution_name: str, start_time: s
     objective = _objective(request.get("objective", {}), defaults, algorithm, task)
     rid = run_id(execution_name, start_time)
     data = check_data_location(request["data"], settings.data_bucket)
-    return {
-        "id": rid,
-        "algorithm": algorithm,
-        "task": task,
-        "hyperparameters": {**hyperparameters, "algorithm": algorithm},
-        "objective": objective,
-        "tuning": _tuning(request.get("tuning", {}), defaults["tuning"], algorithm, typed, hyperparameters),
-        "jobs": _job_names(rid),
-        "endpoint_name": settings.endpoint_name,
-        "deploy": request.get("deploy", defaults["deploy"]),
-        "instances": _instances(request.get("instance_types", {}), defaults),
-        "training": _training_limits(defaults["training"]),
-        "processing": _processing_arguments(request.get("processing", {}), task),
-        "evaluation": {"arguments": ["--objective-metric", objective["metric"]]},
-        "s3": _locations(settings.artifacts_bucket, rid, data),
-    }
+    return RunPlan(
+        id=rid,
+        algorithm=algorithm,
+        task=task,
+        hyperparameters={**hyperparameters, "algorithm": algorithm},
+        objective=objective,
+        tuning=_tuning(request.get("tuning", {}), defaults["tuning"], algorithm, typed, hyperparameters),
+        jobs=_job_names(rid),
+        endpoint_name=settings.endpoint_name,
+        deploy=request.get("deploy", defaults["deploy"]),
+        instances=_instances(request.get("instance_types", {}), defaults),
+        training=training_limits(defaults["training"]),
+        processing=_processing_arguments(request.get("processing", {}), task),
+        evaluation=JobArguments(arguments=["--objective-metric", objective.metric]),
+        s3=_locations(settings.artifacts_bucket, rid, data),
+    )
 
 
-def _objective(given: dict[str, Any], defaults: dict[str, Any], algorithm: str, task: str) -> dict[str, Any]:
+def _objective(given: dict[str, Any], defaults: dict[str, Any], algorithm: str, task: str) -> Objective:
     try:
-        return objective.resolve(given, defaults, algorithm, task)
+        return Objective(**objective.resolve(given, defaults, algorithm, task))
     except UserError as error:
         raise InvalidExecutionInput(str(error)) from None
 
 
-def _tuning(given: dict, defaults: dict, algorithm: str, typed: dict, hyperparameters: dict[str, str]) -> dict:
+def _tuning(given: dict, defaults: dict, algorithm: str, typed: dict, hyperparameters: dict[str, str]) -> Tuning:
     enabled = given.get("enabled", defaults["enabled"])
     strategy = given.get("strategy", defaults["strategy"])
     max_jobs = given.get("max_jobs", defaults["max_jobs"])
@@ -88,24 +107,24 @@ def _tuning(given: dict, defaults: dict, algorithm: str, typed: dict, hyperparam
     tuned = {r["Name"] for kind in ranges.values() for r in kind}
     if enabled and not tuned:
         raise InvalidExecutionInput(f"tuning.enabled: {algorithm} has no tunable hyperparameter; set it to false")
-    return {
-        "enabled": enabled,
-        "strategy": strategy,
-        "max_jobs": max_jobs,
-        "max_parallel_jobs": parallel,
+    return Tuning(
+        enabled=enabled,
+        strategy=strategy,
+        max_jobs=max_jobs,
+        max_parallel_jobs=parallel,
         # Grid search runs every combination of its categorical values: SageMaker takes no job count for it.
-        "resource_limits": {"MaxParallelTrainingJobs": parallel}
+        resource_limits={"MaxParallelTrainingJobs": parallel}
         if strategy == "Grid"
         else {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": parallel},
         # AUTO early stopping is not allowed with Hyperband (it stops early by itself) or Grid.
-        "early_stopping": "Off" if strategy in ("Hyperband", "Grid") else "Auto",
-        "objective": {"MetricName": metric, "Type": METRIC_GOALS[metric.split(":", 1)[1]]},
-        "ranges": ranges,
-        "static_hyperparameters": {
+        early_stopping="Off" if strategy in ("Hyperband", "Grid") else "Auto",
+        objective=TuningObjective(MetricName=metric, Type=METRIC_GOALS[metric.split(":", 1)[1]]),
+        ranges=ranges,
+        static_hyperparameters={
             **{k: v for k, v in hyperparameters.items() if k not in tuned},
             "algorithm": algorithm,
         },
-    }
+    )
 
 
 def _ranges(algorithm: str, overrides: dict | None) -> dict[str, list]:
@@ -144,13 +163,13 @@ def _ranges(algorithm: str, overrides: dict | None) -> dict[str, list]:
     return chosen
 
 
-def _job_names(rid: str) -> dict[str, str]:
-    names = {kind: f"{kind}-{rid}" for kind in ("process", "train", "tune", "evaluate", "model", "config")}
-    assert len(names["tune"]) <= TUNING_NAME_LIMIT
+def _job_names(rid: str) -> JobNames:
+    names = JobNames(**{kind: f"{kind}-{rid}" for kind in ("process", "train", "tune", "evaluate", "model", "config")})
+    assert len(names.tune) <= TUNING_NAME_LIMIT
     return names
 
 
-def _instances(given: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any]:
+def _instances(given: dict[str, str], defaults: dict[str, Any]) -> Instances:
     if "endpoint" in given and defaults["endpoint"].get("serverless"):
         raise InvalidExecutionInput(
             "instance_types.endpoint: this environment serves from a serverless endpoint (endpoint.serverless in "
@@ -161,33 +180,25 @@ def _instances(given: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any
         kind: check_allowed(kind, given.get(kind, defaults[kind]["instance_type"]), allowed[kind])
         for kind in ("processing", "training", "endpoint")
     }
-    return {
-        "processing": {
-            "InstanceType": pick["processing"],
-            "InstanceCount": 1,
-            "VolumeSizeInGB": defaults["processing"]["volume_size_gb"],
-        },
-        "training": {
-            "InstanceType": pick["training"],
-            "InstanceCount": defaults["training"]["instance_count"],
-            "VolumeSizeInGB": defaults["training"]["volume_size_gb"],
-        },
-        "endpoint": {
-            "InstanceType": pick["endpoint"],
-            "InitialInstanceCount": defaults["endpoint"]["initial_instance_count"],
-        },
-    }
+    return Instances(
+        processing=JobInstances(
+            InstanceType=pick["processing"],
+            InstanceCount=1,
+            VolumeSizeInGB=defaults["processing"]["volume_size_gb"],
+        ),
+        training=JobInstances(
+            InstanceType=pick["training"],
+            InstanceCount=defaults["training"]["instance_count"],
+            VolumeSizeInGB=defaults["training"]["volume_size_gb"],
+        ),
+        endpoint=EndpointInstances(
+            InstanceType=pick["endpoint"],
+            InitialInstanceCount=defaults["endpoint"]["initial_instance_count"],
+        ),
+    )
 
 
-def _training_limits(training: dict[str, Any]) -> dict[str, Any]:
-    stopping = {"MaxRuntimeInSeconds": training["max_runtime_seconds"]}
-    if training["use_spot"]:
-        # Spot capacity may be reclaimed: the job may wait for capacity up to MaxWaitTimeInSeconds in all.
-        stopping["MaxWaitTimeInSeconds"] = training["max_wait_seconds"]
-    return {"use_spot": training["use_spot"], "stopping_condition": stopping}
-
-
-def _processing_arguments(given: dict[str, Any], task: str) -> dict[str, Any]:
+def _processing_arguments(given: dict[str, Any], task: str) -> JobArguments:
     arguments = [
         "--validation-fraction",
         str(given.get("validation_fraction", 0.15)),
@@ -198,21 +209,21 @@ def _processing_arguments(given: dict[str, Any], task: str) -> dict[str, Any]:
     ]
     if task != catalog.CLASSIFICATION:
         arguments.append("--no-stratify")
-    return {"arguments": arguments}
+    return JobArguments(arguments=arguments)
 
 
-def _locations(bucket: str, rid: str, data: str) -> dict[str, str]:
+def _locations(bucket: str, rid: str, data: str) -> RunLocations:
     run = f"s3://{bucket}/runs/{rid}"
-    return {
-        "input": data,
-        "run": f"{run}/",
-        "train": f"{run}/processing/train/",
-        "validation": f"{run}/processing/validation/",
-        "test": f"{run}/processing/test/",
-        "baseline": f"{run}/processing/baseline/",
-        "models": f"{run}/models",
-        "checkpoints": f"{run}/checkpoints/",
-        "evaluation": f"{run}/evaluation/",
-        "evaluation_key": f"runs/{rid}/evaluation/evaluation.json",
-        "data_capture": f"s3://{bucket}/data-capture/",
-    }
+    return RunLocations(
+        input=data,
+        run=f"{run}/",
+        train=f"{run}/processing/train/",
+        validation=f"{run}/processing/validation/",
+        test=f"{run}/processing/test/",
+        baseline=f"{run}/processing/baseline/",
+        models=f"{run}/models",
+        checkpoints=f"{run}/checkpoints/",
+        evaluation=f"{run}/evaluation/",
+        evaluation_key=f"runs/{rid}/evaluation/evaluation.json",
+        data_capture=f"s3://{bucket}/data-capture/",
+    )

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .run_input import InvalidExecutionInput, check_allowed, check_data_location, check_schema
+from .plan_model import (
+    DataProcessing,
+    ScoringJobNames,
+    ScoringLocations,
+    ScoringPlan,
+    TransformResources,
+    as_json,
+)
+from .run_input import S3_LOCATION, InvalidExecutionInput, check_allowed, check_data_location, check_schema
 from .run_plan import run_id
 from .settings import ScoringSettings
 
@@ -18,7 +26,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["data"],
     "additionalProperties": False,
     "properties": {
-        "data": {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"},
+        "data": S3_LOCATION,
         "model_package_arn": {"type": "string"},
         # Rows are features only, as the endpoint takes them; `skip_first_column` drops a label column.
         "skip_first_column": {"type": "boolean"},
@@ -32,6 +40,7 @@ _PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-pa
 
 
 def plan_scoring(raw: Any, settings: ScoringSettings, *, execution_name: str, start_time: str) -> dict[str, Any]:
+    """The scoring plan (plan_model.ScoringPlan) as the state machine receives it."""
     request = check_schema(raw, SCHEMA, _fix)
     group, defaults = settings.model_package_group, settings.defaults
     rid = run_id(execution_name, start_time)
@@ -50,24 +59,26 @@ def plan_scoring(raw: Any, settings: ScoringSettings, *, execution_name: str, st
         defaults["allowed_instance_types"],
         field="instance_type",
     )
-    return {
-        "id": rid,
-        "model_package_arn": package,
-        "jobs": {"model": f"score-model-{rid}", "transform": f"score-{rid}"},
-        "s3": {
-            "input": check_data_location(request["data"], settings.data_bucket),
-            "output": f"s3://{settings.artifacts_bucket}/scoring/{rid}/",
-        },
-        "resources": {
-            "InstanceType": instance_type,
-            "InstanceCount": request.get("instance_count", defaults["instance_count"]),
-        },
-        "data_processing": {
-            "InputFilter": "$[1:]" if request.get("skip_first_column", False) else "$",
-            "JoinSource": "Input" if request.get("join_input", True) else "None",
-            "OutputFilter": "$",
-        },
-    }
+    return as_json(
+        ScoringPlan(
+            id=rid,
+            model_package_arn=package,
+            jobs=ScoringJobNames(model=f"score-model-{rid}", transform=f"score-{rid}"),
+            s3=ScoringLocations(
+                input=check_data_location(request["data"], settings.data_bucket),
+                output=f"s3://{settings.artifacts_bucket}/scoring/{rid}/",
+            ),
+            resources=TransformResources(
+                InstanceType=instance_type,
+                InstanceCount=request.get("instance_count", defaults["instance_count"]),
+            ),
+            data_processing=DataProcessing(
+                InputFilter="$[1:]" if request.get("skip_first_column", False) else "$",
+                JoinSource="Input" if request.get("join_input", True) else "None",
+                OutputFilter="$",
+            ),
+        )
+    )
 
 
 def _fix(field: str) -> str:

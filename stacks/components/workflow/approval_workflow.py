@@ -15,11 +15,14 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.event_delivery import start_execution
+from lambdas.prepare_run.run_planning.plan_model import RunPlan
 from stacks.components.workflow.deployment import Deployment, DeploymentSettings, describe_model_package_state
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
-from stacks.config import AppConfig
+from stacks.config.sections import EndpointConfig
+from stacks.support.documents import RUN
+from stacks.support.event_delivery import start_execution
+from stacks.support.state_paths import checked_parameters
 
 
 class ApprovalWorkflow(Construct):
@@ -28,8 +31,9 @@ class ApprovalWorkflow(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: AppConfig,
         settings: DeploymentSettings,
+        endpoint: EndpointConfig,
+        log_retention_days: int,
         failure_handler: lambda_.IFunction,
         key: kms.IKey,
         dead_letters: sqs.IQueue,
@@ -43,7 +47,6 @@ class ApprovalWorkflow(Construct):
             comment="The approved package: its image, its artifact, its run",
             failures=failures,
         )
-        endpoint = config.endpoint
         plan = sfn.Pass(
             self,
             "PlanDeployment",
@@ -51,21 +54,26 @@ class ApprovalWorkflow(Construct):
             comment="Names unique to this deployment; instances and data capture from the configuration",
             parameters={
                 "model_package_arn.$": "$.model_package_arn",
-                "run": {
-                    "id.$": "$$.Execution.Name",
-                    "jobs": {
-                        "model.$": "States.Format('model-{}', $$.Execution.Name)",
-                        "config.$": "States.Format('config-{}', $$.Execution.Name)",
+                # The part of a run plan the rollout reads: the fields are the plan model's.
+                "run": checked_parameters(
+                    RunPlan,
+                    {
+                        "id.$": "$$.Execution.Name",
+                        "jobs": {
+                            "model.$": "States.Format('model-{}', $$.Execution.Name)",
+                            "config.$": "States.Format('config-{}', $$.Execution.Name)",
+                        },
+                        "endpoint_name": settings.endpoint_name,
+                        "instances": {
+                            "endpoint": {
+                                "InstanceType": endpoint.instance_type,
+                                "InitialInstanceCount": endpoint.initial_instance_count,
+                            }
+                        },
+                        "s3": {"data_capture": f"s3://{settings.artifacts_bucket_name}/data-capture/"},
                     },
-                    "endpoint_name": settings.endpoint_name,
-                    "instances": {
-                        "endpoint": {
-                            "InstanceType": endpoint.instance_type,
-                            "InitialInstanceCount": endpoint.initial_instance_count,
-                        }
-                    },
-                    "s3": {"data_capture": f"s3://{settings.artifacts_bucket_name}/data-capture/"},
-                },
+                    partial=True,
+                ),
                 "results": {
                     "model": {"image.$": "$.package.container.Image", "artifact.$": "$.package.container.ModelDataUrl"},
                     "model_package": {"arn.$": "$.model_package_arn"},
@@ -79,7 +87,7 @@ class ApprovalWorkflow(Construct):
             parameters={
                 "status": "DEPLOYED",
                 "model_package_arn.$": "$.model_package_arn",
-                "endpoint_name.$": "$.run.endpoint_name",
+                "endpoint_name.$": RUN("endpoint_name"),
             },
         ).next(sfn.Succeed(self, "Deployed", state_name="Deployed"))
         rollout = Deployment(
@@ -101,7 +109,7 @@ class ApprovalWorkflow(Construct):
             self,
             definition=definition,
             key=key,
-            log_retention_days=config.log_retention_days,
+            log_retention_days=log_retention_days,
             timeout=Duration.hours(6),
             comment="Deploy an approved model package to the pipeline's endpoint",
         )

@@ -13,6 +13,7 @@ from stacks.components.workflow.autoscaling import EndpointAutoscalingStates
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.config import EndpointAutoscaling, EndpointDeployment, ServerlessEndpoint
 from stacks.config.timeouts import blue_green_timeout_seconds
+from stacks.support.documents import EVALUATION, RUN
 
 SAGEMAKER = "arn:aws:states:::sagemaker:{}"
 ENDPOINT_POLL_SECONDS = 30
@@ -35,12 +36,12 @@ class DeploymentSettings:
 
 def production_variant(serverless: ServerlessEndpoint | None) -> dict:
     """The endpoint's one variant: instances from the run plan, or the configured serverless capacity."""
-    variant: dict = {"VariantName": "AllTraffic", "ModelName.$": "$.run.jobs.model"}
+    variant: dict = {"VariantName": "AllTraffic", "ModelName.$": RUN("jobs.model")}
     if serverless is None:
         return {
             **variant,
-            "InstanceType.$": "$.run.instances.endpoint.InstanceType",
-            "InitialInstanceCount.$": "$.run.instances.endpoint.InitialInstanceCount",
+            "InstanceType.$": RUN("instances.endpoint.InstanceType"),
+            "InitialInstanceCount.$": RUN("instances.endpoint.InitialInstanceCount"),
             "InitialVariantWeight": 1,
         }
     config = {"MemorySizeInMB": serverless.memory_size_mb, "MaxConcurrency": serverless.max_concurrency}
@@ -49,14 +50,14 @@ def production_variant(serverless: ServerlessEndpoint | None) -> dict:
     return {**variant, "ServerlessConfig": config}
 
 
-def data_capture(s: DeploymentSettings) -> dict:
+def data_capture(settings: DeploymentSettings) -> dict:
     """Sampled requests and responses to the artifacts bucket under KMS (instance endpoints only)."""
     return {
         "DataCaptureConfig": {
-            "EnableCapture": s.data_capture_percent > 0,
-            "InitialSamplingPercentage": max(s.data_capture_percent, 1),
-            "DestinationS3Uri.$": "$.run.s3.data_capture",
-            "KmsKeyId": s.key_arn,
+            "EnableCapture": settings.data_capture_percent > 0,
+            "InitialSamplingPercentage": max(settings.data_capture_percent, 1),
+            "DestinationS3Uri.$": RUN("s3.data_capture"),
+            "KmsKeyId": settings.key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {
                 "CsvContentTypes": ["text/csv"],
@@ -178,13 +179,12 @@ class Deployment(Construct):
         register: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        s = settings
         stack = Stack.of(self)
-        model_packages = self.model_package_arns(self, s.model_package_group_name)
-        endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=s.endpoint_name)
+        model_packages = self.model_package_arns(self, settings.model_package_group_name)
+        endpoint = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=settings.endpoint_name)
         self.deploy: sfn.IChainable | None = None
         if approval_status == "Approved":  # otherwise a person approves, and the approval workflow deploys
-            self.deploy = self._deploy(s, endpoint, failures, done)
+            self.deploy = self._deploy(settings, endpoint, failures, done)
         if not register:
             return
         self.register = tasks.CallAwsService(
@@ -197,29 +197,29 @@ class Deployment(Construct):
             iam_action="sagemaker:CreateModelPackage",
             iam_resources=[model_packages],
             parameters={
-                "ModelPackageGroupName": s.model_package_group_name,
-                "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', $.run.algorithm, $.run.id, "
-                "$.run.objective.metric, $.evaluation.report.objective.value)",
+                "ModelPackageGroupName": settings.model_package_group_name,
+                "ModelPackageDescription.$": "States.Format('{} run {}: {} = {}', "
+                f"{RUN('algorithm')}, {RUN('id')}, {RUN('objective.metric')}, {EVALUATION('objective.value')})",
                 "ModelApprovalStatus": approval_status,
                 "InferenceSpecification": {
                     "Containers": [{"Image.$": "$.results.model.image", "ModelDataUrl.$": "$.results.model.artifact"}],
                     "SupportedContentTypes": ["text/csv", "application/json"],
                     "SupportedResponseMIMETypes": ["text/csv", "application/json"],
-                    "SupportedRealtimeInferenceInstanceTypes": s.endpoint_instance_types,
+                    "SupportedRealtimeInferenceInstanceTypes": settings.endpoint_instance_types,
                 },
                 "ModelMetrics": {
                     "ModelQuality": {
                         "Statistics": {
                             "ContentType": "application/json",
-                            "S3Uri.$": "States.Format('{}evaluation.json', $.run.s3.evaluation)",
+                            "S3Uri.$": f"States.Format('{{}}evaluation.json', {RUN('s3.evaluation')})",
                         }
                     }
                 },
                 "CustomerMetadataProperties": {
-                    "run_id.$": "$.run.id",
-                    "algorithm.$": "$.run.algorithm",
-                    "objective_metric.$": "$.run.objective.metric",
-                    "objective_value.$": "States.Format('{}', $.evaluation.report.objective.value)",
+                    "run_id.$": RUN("id"),
+                    "algorithm.$": RUN("algorithm"),
+                    "objective_metric.$": RUN("objective.metric"),
+                    "objective_value.$": f"States.Format('{{}}', {EVALUATION('objective.value')})",
                     "training_job.$": "$.results.model.training_job",
                 },
             },
@@ -234,13 +234,15 @@ class Deployment(Construct):
             service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
         )
 
-    def _deploy(self, s: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable) -> sfn.Chain:
+    def _deploy(
+        self, settings: DeploymentSettings, endpoint: str, failures: FailurePath, done: sfn.IChainable
+    ) -> sfn.Chain:
         create_model = create_model_state(
             self,
-            plan="$.run",
+            plan=RUN(),
             image_path="$.results.model.image",
             artifact_path="$.results.model.artifact",
-            role_arn=s.role_arn,
+            role_arn=settings.role_arn,
             result_path="$.results.sagemaker_model",
             comment="A SageMaker model from the registered artifact",
             failures=failures,
@@ -251,16 +253,16 @@ class Deployment(Construct):
             "CreateEndpointConfig",
             api="createEndpointConfig",
             comment="Serverless capacity and KMS"
-            if s.serverless
+            if settings.serverless
             else "Instances, KMS and data capture of requests and responses",
             result_selector={"arn.$": "$.EndpointConfigArn"},
             result_path="$.results.endpoint_config",
             parameters={
-                "EndpointConfigName.$": "$.run.jobs.config",
-                "ProductionVariants": [production_variant(s.serverless)],
-                "KmsKeyId": s.key_arn,
-                **({} if s.serverless else data_capture(s)),
-                "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+                "EndpointConfigName.$": RUN("jobs.config"),
+                "ProductionVariants": [production_variant(settings.serverless)],
+                "KmsKeyId": settings.key_arn,
+                **({} if settings.serverless else data_capture(settings)),
+                "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
             },
         )
         failures.catch(create_config, step="CreateEndpointConfig", job_type="none", job_name_path=None)
@@ -274,7 +276,7 @@ class Deployment(Construct):
             action="listEndpoints",
             iam_resources=["*"],
             iam_action="sagemaker:ListEndpoints",
-            parameters={"NameContains.$": "$.run.endpoint_name", "MaxResults": 100},
+            parameters={"NameContains.$": RUN("endpoint_name"), "MaxResults": 100},
             result_selector={"names.$": "$.Endpoints[*].EndpointName"},
             result_path="$.existing",
         )
@@ -284,22 +286,22 @@ class Deployment(Construct):
             self,
             "CheckEndpointExists",
             state_name="CheckEndpointExists",
-            parameters={"exists.$": "States.ArrayContains($.existing.names, $.run.endpoint_name)"},
+            parameters={"exists.$": f"States.ArrayContains($.existing.names, {RUN('endpoint_name')})"},
             result_path="$.existing",
         )
 
-        endpoint_request = {"EndpointName.$": "$.run.endpoint_name", "EndpointConfigName.$": "$.run.jobs.config"}
+        endpoint_request = {"EndpointName.$": RUN("endpoint_name"), "EndpointConfigName.$": RUN("jobs.config")}
         create = sagemaker_task(
             self,
             "CreateEndpoint",
             api="createEndpoint",
             comment="First deployment of this pipeline",
-            parameters={**endpoint_request, "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}]},
+            parameters={**endpoint_request, "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}]},
             result_selector={"action": "create"},
             result_path="$.deployment",
         )
         failures.catch(
-            create, step="CreateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="create"
+            create, step="CreateEndpoint", job_type="endpoint", job_name_path=RUN("endpoint_name"), action="create"
         )
         update = sagemaker_task(
             self,
@@ -308,13 +310,13 @@ class Deployment(Construct):
             comment="Blue/green: SageMaker serves the old model until the new one is healthy; rolls back on alarm",
             parameters={
                 **endpoint_request,
-                "DeploymentConfig": deployment_config(s.traffic_shift, s.rollback_alarm_names),
+                "DeploymentConfig": deployment_config(settings.traffic_shift, settings.rollback_alarm_names),
             },
             result_selector={"action": "update"},
             result_path="$.deployment",
         )
         failures.catch(
-            update, step="UpdateEndpoint", job_type="endpoint", job_name_path="$.run.endpoint_name", action="update"
+            update, step="UpdateEndpoint", job_type="endpoint", job_name_path=RUN("endpoint_name"), action="update"
         )
 
         wait = sfn.Wait(
@@ -331,7 +333,7 @@ class Deployment(Construct):
             action="describeEndpoint",
             iam_action="sagemaker:DescribeEndpoint",
             iam_resources=[endpoint],
-            parameters={"EndpointName.$": "$.run.endpoint_name"},
+            parameters={"EndpointName.$": RUN("endpoint_name")},
             result_selector={
                 "status.$": "$.EndpointStatus",
                 "arn.$": "$.EndpointArn",
@@ -344,11 +346,11 @@ class Deployment(Construct):
             describe,
             step="DescribeEndpoint",
             job_type="endpoint",
-            job_name_path="$.run.endpoint_name",
+            job_name_path=RUN("endpoint_name"),
             action_path="$.deployment.action",
         )
         deploy_failed = failures.describe(
-            step="Deploy", job_type="endpoint", job_name_path="$.run.endpoint_name", action_path="$.deployment.action"
+            step="Deploy", job_type="endpoint", job_name_path=RUN("endpoint_name"), action_path="$.deployment.action"
         )
         endpoint_failed = sfn.Pass(
             self,
@@ -366,7 +368,7 @@ class Deployment(Construct):
             parameters={
                 "Error": "DeploymentRolledBack",
                 "Cause.$": "States.Format('The update was rolled back: the endpoint still serves {}, not {}', "
-                "$.endpoint.config, $.run.jobs.config)",
+                f"$.endpoint.config, {RUN('jobs.config')})",
             },
             result_path="$.error",
         ).next(deploy_failed)
@@ -378,7 +380,7 @@ class Deployment(Construct):
             parameters={
                 "Error": "EndpointFailed",
                 "Cause.$": "States.Format('The endpoint {} went {} during the deployment', "
-                "$.run.endpoint_name, $.endpoint.status)",
+                f"{RUN('endpoint_name')}, $.endpoint.status)",
             },
             result_path="$.error",
         ).next(deploy_failed)
@@ -392,15 +394,19 @@ class Deployment(Construct):
         )
 
         serving: sfn.IChainable = done
-        if s.autoscaling is not None:
+        if settings.autoscaling is not None:
             serving = EndpointAutoscalingStates(
-                self, "Autoscaling", settings=s.autoscaling, endpoint_name=s.endpoint_name, failures=failures
+                self,
+                "Autoscaling",
+                settings=settings.autoscaling,
+                endpoint_name=settings.endpoint_name,
+                failures=failures,
             ).chain.next(done)
         poll = wait.next(describe).next(
             sfn.Choice(self, "EndpointInService", state_name="EndpointInService?")
             .when(
                 sfn.Condition.and_(
-                    in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", "$.run.jobs.config")
+                    in_service, sfn.Condition.string_equals_json_path("$.endpoint.config", RUN("jobs.config"))
                 ),
                 serving,
             )

@@ -1,7 +1,8 @@
 """Where every caught error goes: describe it, hand it to the failure handler, end in a Fail state.
 
 Each task's Catch keeps the task's input and adds the error at `$.error`; a Pass state per step then
-names the step and its SageMaker job, because one shared handler cannot know which step failed.
+names the step and its SageMaker job, because one shared handler cannot know which step failed. That event
+is the handler's CatchInput (lambdas/failure_handler/failure_handling/catch_input.py), checked field by field.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from lambdas.failure_handler.failure_handling.catch_input import CATCH_SOURCE, CatchInput
 from stacks.components.workflow.error_handling import add_retries
+from stacks.support.state_paths import checked_parameters
 
 
 class FailurePath(Construct):
@@ -87,7 +90,7 @@ class FailurePath(Construct):
 
         `action` ("create"/"update") tells the handler whether a failed endpoint ever served traffic.
         """
-        job: dict[str, str] = {"type": job_type}
+        job: dict[str, str] = {"type": job_type}  # a CaughtJob
         if job_name_path:
             job["name.$"] = job_name_path
         if action:
@@ -98,16 +101,19 @@ class FailurePath(Construct):
             self,
             f"Describe{step}Failure",
             state_name=f"{step}Failed",
-            parameters={
-                "source": "catch",
-                "execution_arn.$": "$$.Execution.Id",
-                "execution_name.$": "$$.Execution.Name",
-                "state_machine_arn.$": "$$.StateMachine.Id",
-                "redrive_count.$": "$$.Execution.RedriveCount",
-                "step": step,
-                "job": job,
-                "error.$": "$.error",
-                "input.$": "$",
-            },
+            parameters=checked_parameters(
+                CatchInput,
+                {
+                    "source": CATCH_SOURCE,
+                    "execution_arn.$": "$$.Execution.Id",
+                    "execution_name.$": "$$.Execution.Name",
+                    "state_machine_arn.$": "$$.StateMachine.Id",
+                    "redrive_count.$": "$$.Execution.RedriveCount",
+                    "step": step,
+                    "job": job,
+                    "error.$": "$.error",
+                    "input.$": "$",
+                },
+            ),
             result_path="$.failure_event",
         ).next(self._handle)

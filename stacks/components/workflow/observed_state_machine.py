@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.log_retention import log_retention
+from stacks.support.log_retention import log_retention
 
 
 def observed_state_machine(

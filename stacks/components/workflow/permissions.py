@@ -9,7 +9,22 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
+from constructs import IConstruct
+
+from stacks.nag import acknowledge
+from stacks.support.nag_reasons import (
+    ARTIFACTS_BUCKET_ARN,
+    INVOKE_GRANT,
+    PACKAGE_VERSIONS,
+    PER_RUN_NAMES,
+    SAGEMAKER_ARN,
+    SCALABLE_TARGETS,
+    TRACKING_ALARMS,
+    XRAY_AND_LIST,
+    imported,
+)
 
 # job ARN resource type -> the actions a .sync task calls on it
 SYNC_JOB_ACTIONS = {
@@ -36,10 +51,13 @@ def grant_workflow_calls(
     key: kms.IKey,
     endpoint_name: str,
     rollback_alarm_arns: list[str],
+    model_package_group: str,
+    artifacts_bucket: s3.IBucket,
     runs_jobs: bool = True,
 ) -> None:
     """Everything the workflow's CustomStates call; `runs_jobs=False` for the approval workflow (deploys only)."""
     stack = Stack.of(state_machine)
+    _acknowledge_workflow_role(state_machine, model_package_group, artifacts_bucket, endpoint_name)
 
     def arn(resource: str, name: str) -> str:
         return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
@@ -116,9 +134,12 @@ def _pass_role_and_encrypt(
     )
 
 
-def grant_scoring_calls(state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey) -> None:
+def grant_scoring_calls(
+    state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey, model_package_group: str
+) -> None:
     """The scoring workflow's CustomStates: CreateModel and the transform job (.sync), nothing else."""
     stack = Stack.of(state_machine)
+    _acknowledge_scoring_role(state_machine, model_package_group)
 
     def arn(resource: str, name: str) -> str:
         return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
@@ -159,3 +180,49 @@ def grant_scoring_calls(state_machine: sfn.StateMachine, *, sagemaker_role: iam.
     )
     # The transform job's volume and output are encrypted with the pipeline's key.
     _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Transform")
+
+
+def _acknowledge_workflow_role(
+    machine: IConstruct, group: str, artifacts_bucket: s3.IBucket, endpoint_name: str
+) -> None:
+    """The findings on the role of a workflow that runs jobs or deploys: these grants, the workflow's own."""
+    artifacts = imported(artifacts_bucket, ARTIFACTS_BUCKET_ARN)
+    acknowledge(
+        machine,
+        *(
+            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", f"{PER_RUN_NAMES}")
+            for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job", "model", "endpoint-config")
+        ),
+        (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]", PACKAGE_VERSIONS),
+        (
+            f"AwsSolutions-IAM5[Resource::{artifacts}/runs/*]",
+            "ReadEvaluation reads runs/<run id>/evaluation/evaluation.json",
+        ),
+        ("AwsSolutions-IAM5[Resource::<FunctionsPrepareRun023AB14C.Arn>:*]", INVOKE_GRANT),
+        ("AwsSolutions-IAM5[Resource::*]", XRAY_AND_LIST),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:"
+            "<AWS::AccountId>:scalable-target/*]",
+            SCALABLE_TARGETS,
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:"
+            f"TargetTracking-endpoint/{endpoint_name}/*]",
+            TRACKING_ALARMS,
+        ),
+        ("AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]", INVOKE_GRANT),
+    )
+
+
+def _acknowledge_scoring_role(machine: IConstruct, group: str) -> None:
+    acknowledge(
+        machine,
+        *(
+            (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:{kind}/*]", PER_RUN_NAMES)
+            for kind in ("transform-job", "model")
+        ),
+        (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:model-package/{group}/*]", PACKAGE_VERSIONS),
+        ("AwsSolutions-IAM5[Resource::<FunctionsPrepareScoring8E732407.Arn>:*]", INVOKE_GRANT),
+        ("AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]", INVOKE_GRANT),
+        ("AwsSolutions-IAM5[Resource::*]", "X-Ray trace segments and sagemaker:ListModelPackages support no resource"),
+    )

@@ -22,8 +22,8 @@ from stacks.components.workflow.deployment import Deployment, DeploymentSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
-from stacks.config import AppConfig
-from stacks.config.timeouts import task_timeouts
+from stacks.config.timeouts import TaskTimeouts
+from stacks.support.documents import EVALUATION, RUN
 
 
 @dataclass(frozen=True)
@@ -37,51 +37,62 @@ class WorkflowResources:
 
 
 class PipelineWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: WorkflowResources) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: WorkflowResources,
+        timeouts: TaskTimeouts,
+        approval_status: str,
+        execution_timeout: Duration,
+        log_retention_days: int,
+    ) -> None:
+        """`timeouts`: each task's, derived from the job limits; `approval_status`: the registered model's
+        (PendingManualApproval leaves the deployment to the approval workflow)."""
         super().__init__(scope, construct_id)
-        r, j = resources, resources.job_settings
-        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        job_settings = resources.job_settings
+        failures = FailurePath(self, "Failure", failure_handler=resources.failure_handler)
 
         prepare = planning_step(
             self,
             "PrepareRun",
-            function=r.prepare_run,
+            function=resources.prepare_run,
             plan_key="run",
             comment="Validate the input, fill in this environment's defaults, derive job names and S3 paths",
             failures=failures,
         )
 
-        timeouts = task_timeouts(config.processing, config.training, config.tuning, config.endpoint.deployment)
         processing_timeout = timeouts.processing
         process = self._job(
             "Process",
-            jobs.processing_request(j),
+            jobs.processing_request(job_settings),
             api="createProcessingJob",
             comment="Split into train/validation/test, impute, write baseline statistics",
             result_selector={"name.$": "$.ProcessingJobName"},
             result_path="$.results.processing",
             timeout=processing_timeout,
         )
-        failures.catch(process, step="Process", job_type="processing", job_name_path="$.run.jobs.process")
+        failures.catch(process, step="Process", job_type="processing", job_name_path=RUN("jobs.process"))
 
         train = self._job(
             "Train",
-            jobs.training_request(j),
+            jobs.training_request(job_settings),
             api="createTrainingJob",
             comment="One training job with the run's hyperparameters",
             result_selector={
                 "training_job.$": "$.TrainingJobName",
                 "artifact.$": "$.ModelArtifacts.S3ModelArtifacts",
-                "image": j.image_uri,
+                "image": job_settings.image_uri,
             },
             result_path="$.results.model",
             timeout=timeouts.training,
         )
-        failures.catch(train, step="Train", job_type="training", job_name_path="$.run.jobs.train")
+        failures.catch(train, step="Train", job_type="training", job_name_path=RUN("jobs.train"))
 
         tune = self._job(
             "Tune",
-            jobs.tuning_request(j),
+            jobs.tuning_request(job_settings),
             api="createHyperParameterTuningJob",
             comment="Hyperparameter tuning; the best training job's model goes on",
             result_selector={
@@ -93,7 +104,7 @@ class PipelineWorkflow(Construct):
             result_path="$.results.tuning",
             timeout=timeouts.tuning,
         )
-        failures.catch(tune, step="Tune", job_type="tuning", job_name_path="$.run.jobs.tune")
+        failures.catch(tune, step="Tune", job_type="tuning", job_name_path=RUN("jobs.tune"))
         # The tuning result names the best job, not its artifact: SageMaker writes it under the output path.
         best_model = sfn.Pass(
             self,
@@ -102,22 +113,22 @@ class PipelineWorkflow(Construct):
             parameters={
                 "training_job.$": "$.results.tuning.training_job",
                 "artifact.$": "States.Format('{}/{}/output/model.tar.gz', "
-                "$.run.s3.models, $.results.tuning.training_job)",
-                "image": j.image_uri,
+                f"{RUN('s3.models')}, $.results.tuning.training_job)",
+                "image": job_settings.image_uri,
             },
             result_path="$.results.model",
         )
 
         evaluate = self._job(
             "Evaluate",
-            jobs.evaluation_request(j),
+            jobs.evaluation_request(job_settings),
             api="createProcessingJob",
             comment="Score the model on the held-out test split; writes evaluation.json",
             result_selector={"name.$": "$.ProcessingJobName"},
             result_path="$.results.evaluation",
             timeout=processing_timeout,
         )
-        failures.catch(evaluate, step="Evaluate", job_type="processing", job_name_path="$.run.jobs.evaluate")
+        failures.catch(evaluate, step="Evaluate", job_type="processing", job_name_path=RUN("jobs.evaluate"))
 
         read_evaluation = tasks.CallAwsService(
             self,
@@ -127,8 +138,8 @@ class PipelineWorkflow(Construct):
             service="s3",
             action="getObject",
             iam_action="s3:GetObject",
-            iam_resources=[r.artifacts_bucket.arn_for_objects("runs/*")],
-            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": "$.run.s3.evaluation_key"},
+            iam_resources=[resources.artifacts_bucket.arn_for_objects("runs/*")],
+            parameters={"Bucket": resources.artifacts_bucket.bucket_name, "Key.$": RUN("s3.evaluation_key")},
             result_selector={"report.$": "States.StringToJson($.Body)"},
             result_path="$.evaluation",
         )
@@ -150,14 +161,14 @@ class PipelineWorkflow(Construct):
         deployment = Deployment(
             self,
             "Deployment",
-            settings=r.deployment,
+            settings=resources.deployment,
             failures=failures,
-            approval_status=config.pipeline.model_approval_status,
+            approval_status=approval_status,
             done=succeeded,
         )
         after_register = (
             sfn.Choice(self, "DeployChoice", state_name="Deploy?")
-            .when(sfn.Condition.boolean_equals("$.run.deploy", True), deployment.deploy)
+            .when(sfn.Condition.boolean_equals(RUN("deploy"), True), deployment.deploy)
             .otherwise(registered_only)
             if deployment.deploy is not None
             else registered_only
@@ -169,13 +180,13 @@ class PipelineWorkflow(Construct):
             state_name="DescribeRejection",
             parameters={
                 "status": "REJECTED_BY_QUALITY_GATE",
-                "metric.$": "$.run.objective.metric",
-                "value.$": "$.evaluation.report.objective.value",
-                "threshold.$": "$.run.objective.threshold",
-                "goal.$": "$.run.objective.goal",
-                "metrics.$": "$.evaluation.report.metrics",
+                "metric.$": RUN("objective.metric"),
+                "value.$": EVALUATION("objective.value"),
+                "threshold.$": RUN("objective.threshold"),
+                "goal.$": RUN("objective.goal"),
+                "metrics.$": EVALUATION("metrics"),
                 "model_artifact.$": "$.results.model.artifact",
-                "run_id.$": "$.run.id",
+                "run_id.$": RUN("id"),
             },
         ).next(
             sfn.Succeed(
@@ -186,7 +197,7 @@ class PipelineWorkflow(Construct):
                 "Not an infrastructure failure.",
             )
         )
-        value, threshold = "$.evaluation.report.objective.value", "$.run.objective.threshold"
+        value, threshold = EVALUATION("objective.value"), RUN("objective.threshold")
         gate = (
             sfn.Choice(
                 self,
@@ -196,14 +207,14 @@ class PipelineWorkflow(Construct):
             )
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.run.objective.goal", "Maximize"),
+                    sfn.Condition.string_equals(RUN("objective.goal"), "Maximize"),
                     sfn.Condition.number_greater_than_equals_json_path(value, threshold),
                 ),
                 deployment.register,
             )
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.run.objective.goal", "Minimize"),
+                    sfn.Condition.string_equals(RUN("objective.goal"), "Minimize"),
                     sfn.Condition.number_less_than_equals_json_path(value, threshold),
                 ),
                 deployment.register,
@@ -215,16 +226,16 @@ class PipelineWorkflow(Construct):
         evaluation_chain = evaluate.next(read_evaluation).next(gate)
         self.definition = prepare.next(process).next(
             sfn.Choice(self, "TuningChoice", state_name="Tune?")
-            .when(sfn.Condition.boolean_equals("$.run.tuning.enabled", True), tune.next(best_model).next(evaluate))
+            .when(sfn.Condition.boolean_equals(RUN("tuning.enabled"), True), tune.next(best_model).next(evaluate))
             .otherwise(train.next(evaluation_chain))
         )
 
         self.state_machine = observed_state_machine(
             self,
             definition=self.definition,
-            key=r.key,
-            log_retention_days=config.log_retention_days,
-            timeout=Duration.minutes(config.pipeline.execution_timeout_minutes),
+            key=resources.key,
+            log_retention_days=log_retention_days,
+            timeout=execution_timeout,
             comment="SageMaker pipeline: process, train or tune, evaluate, gate, register, deploy",
         )
 
@@ -256,14 +267,14 @@ class PipelineWorkflow(Construct):
     def _summary(status: str) -> dict:
         summary = {
             "status": status,
-            "run_id.$": "$.run.id",
+            "run_id.$": RUN("id"),
             "model_package_arn.$": "$.results.model_package.arn",
             "model_artifact.$": "$.results.model.artifact",
-            "objective.$": "$.evaluation.report.objective",
-            "threshold.$": "$.run.objective.threshold",
-            "metrics.$": "$.evaluation.report.metrics",
-            "jobs.$": "$.run.jobs",
+            "objective.$": EVALUATION("objective"),
+            "threshold.$": RUN("objective.threshold"),
+            "metrics.$": EVALUATION("metrics"),
+            "jobs.$": RUN("jobs"),
         }
         if status == "DEPLOYED":
-            summary["endpoint_name.$"] = "$.run.endpoint_name"
+            summary["endpoint_name.$"] = RUN("endpoint_name")
         return summary

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.support.documents import RUN
+
 SYNC = "arn:aws:states:::sagemaker:{}.sync"
 PROCESSING_ROOT = "/opt/ml/processing"
 SPLITS = ("train", "validation", "test", "baseline")
@@ -45,7 +47,7 @@ def _s3_output(name: str) -> dict[str, Any]:
     return {
         "OutputName": name,
         "S3Output": {
-            "S3Uri.$": f"$.run.s3.{name}",
+            "S3Uri.$": RUN(f"s3.{name}"),
             "LocalPath": f"{PROCESSING_ROOT}/{name}",
             "S3UploadMode": "EndOfJob",
         },
@@ -53,51 +55,51 @@ def _s3_output(name: str) -> dict[str, Any]:
 
 
 def _processing_job(
-    s: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
+    settings: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
 ) -> dict[str, Any]:
     return {
         "ProcessingJobName.$": name_path,
-        "RoleArn": s.role_arn,
+        "RoleArn": settings.role_arn,
         "AppSpecification": {
-            "ImageUri": s.image_uri,
+            "ImageUri": settings.image_uri,
             "ContainerEntrypoint": ["python3", "-m", "training_code", command],
             "ContainerArguments.$": arguments_path,
         },
         "ProcessingResources": {
             "ClusterConfig": {
-                "InstanceCount.$": "$.run.instances.processing.InstanceCount",
-                "InstanceType.$": "$.run.instances.processing.InstanceType",
-                "VolumeSizeInGB.$": "$.run.instances.processing.VolumeSizeInGB",
-                "VolumeKmsKeyId": s.key_arn,
+                "InstanceCount.$": RUN("instances.processing.InstanceCount"),
+                "InstanceType.$": RUN("instances.processing.InstanceType"),
+                "VolumeSizeInGB.$": RUN("instances.processing.VolumeSizeInGB"),
+                "VolumeKmsKeyId": settings.key_arn,
             }
         },
         "ProcessingInputs": inputs,
-        "ProcessingOutputConfig": {"KmsKeyId": s.key_arn, "Outputs": [_s3_output(o) for o in outputs]},
-        "StoppingCondition": {"MaxRuntimeInSeconds": s.processing_max_runtime_seconds},
-        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+        "ProcessingOutputConfig": {"KmsKeyId": settings.key_arn, "Outputs": [_s3_output(o) for o in outputs]},
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.processing_max_runtime_seconds},
+        "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }
 
 
-def processing_request(s: JobSettings) -> dict[str, Any]:
+def processing_request(settings: JobSettings) -> dict[str, Any]:
     """Split the raw dataset into train/validation/test and write the baseline statistics."""
     return _processing_job(
-        s,
-        name_path="$.run.jobs.process",
+        settings,
+        name_path=RUN("jobs.process"),
         command="process",
-        arguments_path="$.run.processing.arguments",
-        inputs=[_s3_input("raw", "$.run.s3.input", "input")],
+        arguments_path=RUN("processing.arguments"),
+        inputs=[_s3_input("raw", RUN("s3.input"), "input")],
         outputs=list(SPLITS),
     )
 
 
-def evaluation_request(s: JobSettings) -> dict[str, Any]:
+def evaluation_request(settings: JobSettings) -> dict[str, Any]:
     """Score the trained model on the held-out test split; writes evaluation.json."""
     return _processing_job(
-        s,
-        name_path="$.run.jobs.evaluate",
+        settings,
+        name_path=RUN("jobs.evaluate"),
         command="evaluate",
-        arguments_path="$.run.evaluation.arguments",
-        inputs=[_s3_input("model", "$.results.model.artifact", "model"), _s3_input("test", "$.run.s3.test", "test")],
+        arguments_path=RUN("evaluation.arguments"),
+        inputs=[_s3_input("model", "$.results.model.artifact", "model"), _s3_input("test", RUN("s3.test"), "test")],
         outputs=["evaluation"],
     )
 
@@ -111,7 +113,7 @@ def _channels() -> list[dict[str, Any]]:
             "DataSource": {
                 "S3DataSource": {
                     "S3DataType": "S3Prefix",
-                    "S3Uri.$": f"$.run.s3.{channel}",
+                    "S3Uri.$": RUN(f"s3.{channel}"),
                     "S3DataDistributionType": "FullyReplicated",
                 }
             },
@@ -120,63 +122,63 @@ def _channels() -> list[dict[str, Any]]:
     ]
 
 
-def _training_definition(s: JobSettings) -> dict[str, Any]:
+def _training_definition(settings: JobSettings) -> dict[str, Any]:
     """What a training job and each training job of a tuning job share."""
     return {
         "AlgorithmSpecification": {
-            "TrainingImage": s.image_uri,
+            "TrainingImage": settings.image_uri,
             "TrainingInputMode": "File",
-            "MetricDefinitions": s.metric_definitions,
+            "MetricDefinitions": settings.metric_definitions,
         },
-        "RoleArn": s.role_arn,
+        "RoleArn": settings.role_arn,
         "InputDataConfig": _channels(),
-        "OutputDataConfig": {"S3OutputPath.$": "$.run.s3.models", "KmsKeyId": s.key_arn},
-        "StoppingCondition.$": "$.run.training.stopping_condition",
-        "EnableManagedSpotTraining.$": "$.run.training.use_spot",
+        "OutputDataConfig": {"S3OutputPath.$": RUN("s3.models"), "KmsKeyId": settings.key_arn},
+        "StoppingCondition.$": RUN("training.stopping_condition"),
+        "EnableManagedSpotTraining.$": RUN("training.use_spot"),
         # Spot interruptions and restarts resume from here instead of starting over.
-        "CheckpointConfig": {"S3Uri.$": "$.run.s3.checkpoints", "LocalPath": "/opt/ml/checkpoints"},
+        "CheckpointConfig": {"S3Uri.$": RUN("s3.checkpoints"), "LocalPath": "/opt/ml/checkpoints"},
         "EnableInterContainerTrafficEncryption": True,
     }
 
 
-def _resource_config(s: JobSettings, *, warm_pool: bool) -> dict[str, Any]:
+def _resource_config(settings: JobSettings, *, warm_pool: bool) -> dict[str, Any]:
     config = {
-        "InstanceType.$": "$.run.instances.training.InstanceType",
-        "InstanceCount.$": "$.run.instances.training.InstanceCount",
-        "VolumeSizeInGB.$": "$.run.instances.training.VolumeSizeInGB",
-        "VolumeKmsKeyId": s.key_arn,
+        "InstanceType.$": RUN("instances.training.InstanceType"),
+        "InstanceCount.$": RUN("instances.training.InstanceCount"),
+        "VolumeSizeInGB.$": RUN("instances.training.VolumeSizeInGB"),
+        "VolumeKmsKeyId": settings.key_arn,
     }
-    if warm_pool and s.warm_pool_seconds:
-        config["KeepAlivePeriodInSeconds"] = s.warm_pool_seconds
+    if warm_pool and settings.warm_pool_seconds:
+        config["KeepAlivePeriodInSeconds"] = settings.warm_pool_seconds
     return config
 
 
-def training_request(s: JobSettings) -> dict[str, Any]:
+def training_request(settings: JobSettings) -> dict[str, Any]:
     return {
-        "TrainingJobName.$": "$.run.jobs.train",
-        "HyperParameters.$": "$.run.hyperparameters",
-        **_training_definition(s),
-        "ResourceConfig": _resource_config(s, warm_pool=True),
-        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+        "TrainingJobName.$": RUN("jobs.train"),
+        "HyperParameters.$": RUN("hyperparameters"),
+        **_training_definition(settings),
+        "ResourceConfig": _resource_config(settings, warm_pool=True),
+        "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }
 
 
-def tuning_request(s: JobSettings) -> dict[str, Any]:
+def tuning_request(settings: JobSettings) -> dict[str, Any]:
     return {
-        "HyperParameterTuningJobName.$": "$.run.jobs.tune",
+        "HyperParameterTuningJobName.$": RUN("jobs.tune"),
         "HyperParameterTuningJobConfig": {
-            "Strategy.$": "$.run.tuning.strategy",
-            "HyperParameterTuningJobObjective.$": "$.run.tuning.objective",
-            "ResourceLimits.$": "$.run.tuning.resource_limits",
-            "ParameterRanges.$": "$.run.tuning.ranges",
-            "TrainingJobEarlyStoppingType.$": "$.run.tuning.early_stopping",
+            "Strategy.$": RUN("tuning.strategy"),
+            "HyperParameterTuningJobObjective.$": RUN("tuning.objective"),
+            "ResourceLimits.$": RUN("tuning.resource_limits"),
+            "ParameterRanges.$": RUN("tuning.ranges"),
+            "TrainingJobEarlyStoppingType.$": RUN("tuning.early_stopping"),
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters.$": "$.run.tuning.static_hyperparameters",
-            **_training_definition(s),
-            "ResourceConfig": _resource_config(s, warm_pool=False),
+            "StaticHyperParameters.$": RUN("tuning.static_hyperparameters"),
+            **_training_definition(settings),
+            "ResourceConfig": _resource_config(settings, warm_pool=False),
         },
-        "Tags": [{"Key": "pipeline-run", "Value.$": "$.run.id"}],
+        "Tags": [{"Key": "pipeline-run", "Value.$": RUN("id")}],
     }
 
 

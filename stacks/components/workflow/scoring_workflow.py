@@ -22,8 +22,9 @@ from stacks.components.workflow.deployment import create_model_state, describe_m
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
-from stacks.config import AppConfig
+from stacks.config.sections import BatchTransformConfig
 from stacks.config.timeouts import SLACK_SECONDS
+from stacks.support.documents import SCORING
 
 
 @dataclass(frozen=True)
@@ -38,44 +39,51 @@ class ScoringResources:
 def transform_request(*, key_arn: str, max_payload_mb: int, max_concurrent: int) -> dict:
     """CreateTransformJob: CSV rows in, one prediction per row out, each joined to its input row."""
     return {
-        "TransformJobName.$": "$.scoring.jobs.transform",
-        "ModelName.$": "$.scoring.jobs.model",
+        "TransformJobName.$": SCORING("jobs.transform"),
+        "ModelName.$": SCORING("jobs.model"),
         "BatchStrategy": "MultiRecord",
         "MaxPayloadInMB": max_payload_mb,
         "MaxConcurrentTransforms": max_concurrent,
         "ModelClientConfig": {"InvocationsTimeoutInSeconds": 600, "InvocationsMaxRetries": 1},
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.scoring.s3.input"}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": SCORING("s3.input")}},
             "ContentType": "text/csv",
             "SplitType": "Line",
             "CompressionType": "None",
         },
         "TransformOutput": {
-            "S3OutputPath.$": "$.scoring.s3.output",
+            "S3OutputPath.$": SCORING("s3.output"),
             "Accept": "text/csv",
             "AssembleWith": "Line",
             "KmsKeyId": key_arn,
         },
         "TransformResources": {
-            "InstanceType.$": "$.scoring.resources.InstanceType",
-            "InstanceCount.$": "$.scoring.resources.InstanceCount",
+            "InstanceType.$": SCORING("resources.InstanceType"),
+            "InstanceCount.$": SCORING("resources.InstanceCount"),
             "VolumeKmsKeyId": key_arn,
         },
-        "DataProcessing.$": "$.scoring.data_processing",
-        "Tags": [{"Key": "pipeline-run", "Value.$": "$.scoring.id"}],
+        "DataProcessing.$": SCORING("data_processing"),
+        "Tags": [{"Key": "pipeline-run", "Value.$": SCORING("id")}],
     }
 
 
 class ScoringWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: ScoringResources) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: ScoringResources,
+        batch: BatchTransformConfig,
+        log_retention_days: int,
+    ) -> None:
         super().__init__(scope, construct_id)
-        r, batch = resources, config.batch_transform
-        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        failures = FailurePath(self, "Failure", failure_handler=resources.failure_handler)
 
         prepare = planning_step(
             self,
             "PrepareScoring",
-            function=r.prepare_scoring,
+            function=resources.prepare_scoring,
             plan_key="scoring",
             comment="Validate the input, derive the job names and the output prefix",
             failures=failures,
@@ -91,7 +99,7 @@ class ScoringWorkflow(Construct):
             iam_action="sagemaker:ListModelPackages",
             iam_resources=["*"],  # ListModelPackages has no resource-level permissions
             parameters={
-                "ModelPackageGroupName": r.model_package_group_name,
+                "ModelPackageGroupName": resources.model_package_group_name,
                 "ModelApprovalStatus": "Approved",
                 "SortBy": "CreationTime",
                 "SortOrder": "Descending",
@@ -119,7 +127,7 @@ class ScoringWorkflow(Construct):
             self,
             "UseGivenPackage",
             state_name="UseGivenPackage",
-            parameters={"arn.$": "$.scoring.model_package_arn"},
+            parameters={"arn.$": SCORING("model_package_arn")},
             result_path="$.package",
         )
         none_approved = sfn.Fail(
@@ -127,13 +135,14 @@ class ScoringWorkflow(Construct):
             "NoApprovedModel",
             state_name="NoApprovedModel",
             error="NoApprovedModel",
-            cause=f"No Approved model package in {r.model_package_group_name}: approve one, or pass model_package_arn",
+            cause=f"No Approved model package in {resources.model_package_group_name}: approve one, "
+            "or pass model_package_arn",
         )
 
         describe = describe_model_package_state(
             self,
             arn_path="$.package.arn",
-            group_name=r.model_package_group_name,
+            group_name=resources.model_package_group_name,
             comment="The package's image and artifact, and whether it is approved",
             failures=failures,
         )
@@ -147,10 +156,10 @@ class ScoringWorkflow(Construct):
 
         create_model = create_model_state(
             self,
-            plan="$.scoring",
+            plan=SCORING(),
             image_path="$.package.container.Image",
             artifact_path="$.package.container.ModelDataUrl",
-            role_arn=r.role_arn,
+            role_arn=resources.role_arn,
             result_path="$.model",
             comment="A SageMaker model from the package's container",
             failures=failures,
@@ -161,7 +170,7 @@ class ScoringWorkflow(Construct):
             "Transform",
             state_json=jobs.job_state(
                 transform_request(
-                    key_arn=r.key.key_arn,
+                    key_arn=resources.key.key_arn,
                     max_payload_mb=batch.max_payload_mb,
                     max_concurrent=batch.max_concurrent_transforms,
                 ),
@@ -175,7 +184,7 @@ class ScoringWorkflow(Construct):
                 timeout_seconds=batch.max_runtime_seconds + SLACK_SECONDS,
             ),
         )
-        failures.catch(transform, step="Transform", job_type="transform", job_name_path="$.scoring.jobs.transform")
+        failures.catch(transform, step="Transform", job_type="transform", job_name_path=SCORING("jobs.transform"))
 
         done = sfn.Pass(
             self,
@@ -183,9 +192,9 @@ class ScoringWorkflow(Construct):
             state_name="Summarize",
             parameters={
                 "status": "SCORED",
-                "run_id.$": "$.scoring.id",
+                "run_id.$": SCORING("id"),
                 "model_package_arn.$": "$.package.arn",
-                "input.$": "$.scoring.s3.input",
+                "input.$": SCORING("s3.input"),
                 "output.$": "$.transform.output",
                 "transform_job.$": "$.transform.name",
             },
@@ -199,7 +208,7 @@ class ScoringWorkflow(Construct):
         create_model.next(transform).next(done)
         self.definition = prepare.next(
             sfn.Choice(self, "PackageGiven", state_name="PackageGiven?")
-            .when(sfn.Condition.is_null("$.scoring.model_package_arn"), find)
+            .when(sfn.Condition.is_null(SCORING("model_package_arn")), find)
             .otherwise(use_given.next(score))
         )
         find.next(count).next(
@@ -210,8 +219,8 @@ class ScoringWorkflow(Construct):
         self.state_machine = observed_state_machine(
             self,
             definition=self.definition,
-            key=r.key,
-            log_retention_days=config.log_retention_days,
+            key=resources.key,
+            log_retention_days=log_retention_days,
             timeout=Duration.seconds(batch.max_runtime_seconds + 2 * SLACK_SECONDS),
             comment="Batch scoring: a dataset scored offline by a registered model",
         )

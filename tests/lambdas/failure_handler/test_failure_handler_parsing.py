@@ -138,3 +138,36 @@ def test_subject_is_ascii_single_line_and_at_most_100_characters() -> None:
     assert subject.isascii()
     assert "\n" not in subject
     assert subject.endswith("...")
+
+
+def test_the_parser_reads_every_field_of_the_catch_input() -> None:
+    """CatchInput is the event the failure path builds (checked at synthesis); each of its fields arrives."""
+    from dataclasses import asdict, fields
+
+    from failure_handling.catch_input import CATCH_SOURCE, CatchInput, CaughtJob
+
+    sent = CatchInput(
+        source=CATCH_SOURCE,
+        execution_arn=execution_arn("run-7"),
+        execution_name="run-7",
+        state_machine_arn=STATE_MACHINE_ARN,
+        redrive_count=2,
+        step="UpdateEndpoint",
+        job=CaughtJob(type="endpoint", name="pipeline-endpoint", action="update"),
+        error={"Error": "SageMaker.ValidationException", "Cause": "no capacity"},
+        input={"run": {"id": "r-7"}},
+    )
+    event = parse_event(asdict(sent))
+    received = {
+        "source": event.source,
+        "execution_arn": event.execution_arn,
+        "execution_name": event.execution_name,
+        "state_machine_arn": event.state_machine_arn,
+        "redrive_count": event.redrive_count,
+        "step": event.step,
+        "job": {"type": event.job.type, "name": event.job.name, "action": event.job.action},
+        "error": {"Error": event.error, "Cause": event.cause},
+        "input": event.input,
+    }
+    assert set(received) == {f.name for f in fields(CatchInput)}
+    assert received == asdict(sent) and event.problems == ()

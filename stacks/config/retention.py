@@ -1,10 +1,13 @@
-"""CloudWatch Logs retention from the configuration's days (config.LOG_RETENTION_DAYS lists the valid ones)."""
+"""CloudWatch Logs' retention periods: AWS::Logs::LogGroup accepts only these RetentionInDays.
+
+Days -> the name of aws_logs.RetentionDays for it. Listed once: the configuration accepts its keys
+(log_retention_days), stacks/support/log_retention.py maps them. Standard library only, so that reading a
+configuration (as the clients do) does not load the CDK.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import aws_logs as logs
-
-_BY_DAYS = {
+RETENTION_PERIODS = {
     1: "ONE_DAY",
     3: "THREE_DAYS",
     5: "FIVE_DAYS",
@@ -28,7 +31,3 @@ _BY_DAYS = {
     3288: "NINE_YEARS",
     3653: "TEN_YEARS",
 }
-
-
-def log_retention(days: int) -> logs.RetentionDays:
-    return logs.RetentionDays[_BY_DAYS[days]]
