@@ -31,7 +31,6 @@ from .sagemaker import lifetime
 from .template import TemplateError
 
 STATE_DIR = REPO_ROOT / ".local"
-STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
 
 
 class UsageError(Exception):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacks.contract import stage_name
+
 from .template import Assembly, Stack, TemplateError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,11 +19,6 @@ SOURCES = ("app.py", "cdk.json", "stacks", "lambdas", "training_code", "config")
 
 class SynthError(RuntimeError):
     pass
-
-
-def stage_name(env: str) -> str:
-    """The CDK Stage that holds an environment's stacks (stacks/pipeline_stage.py names it the same way)."""
-    return f"SageMakerPipeline-{env}"
 
 
 def _newest(paths: list[Path]) -> float:

@@ -7,8 +7,10 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from stacks.contract import INSTANCE_KINDS, STRATEGIES
+
 from .errors import OptionError
-from .options import INSTANCE_KINDS, STRATEGIES, RunOptions
+from .options import RunOptions
 
 
 def _number(value: str) -> float:

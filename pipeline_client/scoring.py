@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from stacks.contract import MAX_SCORING_INSTANCES
+
 from .dataset import CHECKED_ROWS, Rows
 from .errors import OptionError, PipelineError
 from .options import reject_unknown
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
 
     from .base import Pipeline
 
-MAX_INSTANCES = 100  # the scoring input's limit (scoring_plan.py)
 _PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/\d+$")
 FORMAT = "CSV of features only (numbers, no label column), one row per line"
 
@@ -79,9 +80,9 @@ class ScoringOptions:
                 )
         count = self.instance_count
         if count is not None and (
-            isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INSTANCES
+            isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SCORING_INSTANCES
         ):
-            raise OptionError(f"instance_count={count!r}: expected a whole number from 1 to {MAX_INSTANCES}")
+            raise OptionError(f"instance_count={count!r}: expected a whole number from 1 to {MAX_SCORING_INSTANCES}")
 
     def to_input(self, data_uri: str) -> dict[str, Any]:
         """The scoring state machine's input (docs/pipeline.md, batch scoring); None options are left out."""
