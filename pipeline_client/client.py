@@ -1,4 +1,5 @@
-"""What both backends do the same way, through boto3 clients: upload, start, predict, describe."""
+"""The pipeline's one client: the AWS APIs through boto3, on AWS, on the local cloud's server (an endpoint URL)
+or in-process on the local cloud. Upload, start, follow, predict and score are the same calls everywhere."""
 
 from __future__ import annotations
 
@@ -6,111 +7,101 @@ import json
 import os
 import tempfile
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
+import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from .dataset import check_dataset
+from .deployment import Resources, read_resources
 from .errors import OptionError, PipelineError
 from .options import RunOptions, environment_defaults
 from .run import Run
-from .scoring import ScoringOptions, ScoringRun, check_file, write_rows
+from .scoring_data import check_scoring_file, write_scoring_rows
+from .scoring_options import ScoringOptions
+from .scoring_run import ScoringRun
 
-# The deployed stacks' CloudFormation outputs (stacks/storage_stack.py, stacks/pipeline_stack.py).
-STORAGE_OUTPUTS = ("DataBucketName", "ArtifactsBucketName")
-PIPELINE_OUTPUTS = ("StateMachineArn", "EndpointName", "NotificationTopicArn")
-SCORING_OUTPUT = "ScoringStateMachineArn"  # only when batch_transform.enabled in config/<env>.json
+if TYPE_CHECKING:
+    from .in_process import InProcessCloud
 
-
-def stack_names(env: str) -> tuple[str, str]:
-    """(storage, pipeline): the CloudFormation stack names, which stay the same inside the CDK Stage."""
-    return f"SageMakerPipeline-{env}-Storage", f"SageMakerPipeline-{env}-Pipeline"
+AWS_POLL_SECONDS = 5.0  # jobs take minutes; DescribeExecution is throttled per account
+LOCAL_POLL_SECONDS = 0.25  # the local cloud's jobs take seconds
 
 
-@dataclass(frozen=True)
-class Resources:
-    backend: str
-    env: str
-    region: str
-    state_machine_arn: str
-    data_bucket: str
-    artifacts_bucket: str
-    endpoint_name: str
-    notification_topic_arn: str
-    scoring_state_machine_arn: str | None = None  # None: this environment has no batch scoring
+class PipelineClient:
+    """The deployed pipeline of `env`, found through its stacks' outputs (stacks/contract.py).
 
-    @classmethod
-    def from_outputs(
-        cls, *, backend: str, env: str, region: str, outputs: Mapping[str, Mapping[str, str]]
-    ) -> Resources:
-        """`outputs`: stack name -> output key -> value, as the stacks were deployed (or synthesized)."""
-        values = {}
-        for stack, keys in zip(stack_names(env), (STORAGE_OUTPUTS, PIPELINE_OUTPUTS), strict=True):
-            for key in keys:
-                if key not in outputs[stack]:
-                    raise PipelineError(
-                        f"stack {stack} has no output {key}: it was deployed from an older version of this "
-                        f"project; deploy this one (make deploy ENV={env})"
-                    )
-                values[key] = outputs[stack][key]
-        return cls(
-            backend=backend,
-            env=env,
-            region=region,
-            state_machine_arn=values["StateMachineArn"],
-            data_bucket=values["DataBucketName"],
-            artifacts_bucket=values["ArtifactsBucketName"],
-            endpoint_name=values["EndpointName"],
-            notification_topic_arn=values["NotificationTopicArn"],
-            scoring_state_machine_arn=outputs[stack_names(env)[1]].get(SCORING_OUTPUT),
-        )
+    `session`: boto3's (credentials and region; default, boto3's usual chain). `endpoint_url`: every call goes
+    there (the local cloud's server, `make up`); default, $AWS_ENDPOINT_URL, as the AWS CLI and boto3 read it.
+    `local`: the in-process local cloud this client runs on (see in_process.py), which owns its lifecycle.
+    """
 
+    def __init__(
+        self,
+        *,
+        env: str = "dev",
+        session: boto3.session.Session | None = None,
+        endpoint_url: str | None = None,
+        resources: Resources | None = None,
+        poll_seconds: float | None = None,
+        work_dir: Path | None = None,
+        local: InProcessCloud | None = None,
+    ):
+        self.session = session or boto3.session.Session()
+        self.endpoint_url = endpoint_url
+        self.local = local
+        self._clients: dict[str, Any] = {}
+        self._closed = False
+        nearby = local is not None or endpoint_url is not None or bool(os.environ.get("AWS_ENDPOINT_URL"))
+        if poll_seconds is None:
+            poll_seconds = LOCAL_POLL_SECONDS if nearby else AWS_POLL_SECONDS
+        self.poll_seconds = poll_seconds
+        self.work_dir = work_dir or Path(tempfile.gettempdir()) / "pipeline_client"
+        where = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or self.session.region_name or "this region"
+        self.resources = resources or read_resources(self.client("cloudformation"), env=env, where=where)
 
-class Pipeline(ABC):
-    """The deployed (or local) pipeline. Subclasses say where the resources are and which clients to use."""
+    @property
+    def env(self) -> str:
+        return self.resources.env
 
-    backend: ClassVar[str]
-    poll_seconds: float  # between two DescribeExecution calls while a run is followed
-
-    def __init__(self, *, resources: Resources, work_dir: Path):
-        self.resources = resources
-        self.work_dir = work_dir
-
-    @abstractmethod
     def client(self, service: str) -> Any:
-        """A boto3 client of this backend."""
-
-    @abstractmethod
-    def _failure_hint(self, execution_arn: str) -> str:
-        """Where to look when a run failed: the failure record and the job logs."""
-
-    @abstractmethod
-    def _after_run(self) -> None:
-        """Called when a run has ended (the local backend saves its state)."""
-
-    @abstractmethod
-    def _scoring_fix(self) -> str:
-        """How to get the scoring state machine into this backend, once config/<env>.json enables it."""
+        """A boto3 client of this pipeline's account and region (or endpoint)."""
+        if self._closed or (self.local is not None and self.local.closed):
+            raise PipelineError("this pipeline client is closed; connect again (connect(...))")
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
 
     def describe(self) -> Resources:
         return self.resources
 
-    @abstractmethod
-    def close(self) -> None:
-        """Release what this object holds."""
+    def close(self, *, keep_serving: bool = False) -> None:
+        """Close the HTTP connections. On AWS the endpoint belongs to the deployed pipeline and keeps serving; an
+        in-process local cloud stops, and its endpoint servers with it unless keep_serving."""
+        if self._closed:
+            return
+        self._closed = True
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        if self.local is not None:
+            self.local.close(keep_serving=keep_serving)
 
-    def __enter__(self) -> Pipeline:
+    def __enter__(self) -> PipelineClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        where = "in-process local cloud" if self.local else self.endpoint_url or self.session.region_name
+        return f"PipelineClient(env={self.env!r}, at={where!r})"
+
+    # -- runs ---------------------------------------------------------------------------
     def sample_dataset(self) -> Path:
         """The breast-cancer data (569 rows, 30 features) as local_runner writes it: label first, no header."""
         from local_runner.dataset import default_dataset  # imported here: local_runner brings moto with it
@@ -125,16 +116,15 @@ class Pipeline(ABC):
 
     def start_run(self, data_uri: str, **options: Any) -> Run:
         """Start an execution; the options are RunOptions' fields, checked before anything starts."""
-        defaults = environment_defaults(self.resources.env)
-        payload = RunOptions.parse(options, defaults).to_input(self._check_data(data_uri))
-        try:
-            started = self.client("stepfunctions").start_execution(
-                stateMachineArn=self.resources.state_machine_arn, name=_name("notebook"), input=json.dumps(payload)
-            )
-        except ClientError as error:
-            raise _service_error(error, "start the run", "check that you may call states:StartExecution") from None
-        return Run(pipeline=self, execution_arn=started["executionArn"], execution_input=payload)
+        return self.start(RunOptions.parse(options, environment_defaults(self.env)), data_uri)
 
+    def start(self, options: RunOptions, data_uri: str, *, name_prefix: str = "notebook") -> Run:
+        """Start an execution with checked options: the one place the execution input is built."""
+        payload = options.to_input(self._check_data(data_uri))
+        arn = self._start(self.resources.state_machine_arn, payload, name_prefix, "start the run")
+        return Run(pipeline=self, execution_arn=arn, execution_input=payload)
+
+    # -- scoring --------------------------------------------------------------------------
     def score_dataset(
         self,
         data: Any,
@@ -167,7 +157,7 @@ class Pipeline(ABC):
         )
         machine = self.resources.scoring_state_machine_arn
         if machine is None:
-            env = self.resources.env
+            env = self.env
             raise PipelineError(
                 f"the {env} pipeline has no batch scoring (its stack has no output ScoringStateMachineArn): set "
                 f'"batch_transform": {{"enabled": true}} in config/{env}.json, then {self._scoring_fix()}'
@@ -181,25 +171,29 @@ class Pipeline(ABC):
             with tempfile.TemporaryDirectory(prefix="scoring-") as scratch:  # rows written out, a header dropped
                 if isinstance(data, str | os.PathLike):
                     copy = Path(scratch) / Path(data).name
-                    checked = check_file(data, skip_first_column=skip_first_column, copy_to=copy)
+                    checked = check_scoring_file(data, skip_first_column=skip_first_column, copy_to=copy)
                 else:
-                    checked = write_rows(data, Path(scratch) / "rows.csv", skip_first_column=skip_first_column)
+                    checked = write_scoring_rows(data, Path(scratch) / "rows.csv", skip_first_column=skip_first_column)
                 columns = checked.columns
                 uri = self._upload(checked.path, f"scoring/{name}/{checked.path.name}")
         payload = options.to_input(uri)
-        try:
-            started = self.client("stepfunctions").start_execution(
-                stateMachineArn=machine, name=_name("scoring"), input=json.dumps(payload)
-            )
-        except ClientError as error:
-            raise _service_error(error, "start scoring", "check that you may call states:StartExecution") from None
-        return ScoringRun(
-            pipeline=self, execution_arn=started["executionArn"], execution_input=payload, input_columns=columns
-        )
+        arn = self._start(machine, payload, "scoring", "start scoring")
+        return ScoringRun(pipeline=self, execution_arn=arn, execution_input=payload, input_columns=columns)
 
+    # -- the endpoint ---------------------------------------------------------------------
     def predict(self, rows: Sequence[Sequence[float | None]]) -> list[dict[str, Any]]:
         """Rows of features (no label) to the real-time endpoint as text/csv; one prediction per row."""
-        body = _csv_body(rows)
+        document = json.loads(self.invoke(_csv_body(rows)))
+        # training_code's JSON shapes: predictions (most tasks), scores (anomaly), projections (reduction).
+        for key in ("predictions", "scores", "projections"):
+            if key in document:
+                return document[key]
+        raise PipelineError(
+            f"endpoint {self.resources.endpoint_name} answered {str(document)[:200]}; expected training_code's JSON"
+        )
+
+    def invoke(self, body: str) -> str:
+        """The endpoint's answer to a text/csv body, as it is (JSON)."""
         name = self.resources.endpoint_name
         try:
             answer = self.client("sagemaker-runtime").invoke_endpoint(
@@ -212,13 +206,42 @@ class Pipeline(ABC):
                 if code == "ModelError"
                 else "no model serves there yet: run the pipeline to a DEPLOYED decision first"
             )
-            raise _service_error(error, f"invoke endpoint {name}", fix) from None
-        document = json.loads(answer["Body"].read())
-        # training_code's JSON shapes: predictions (most tasks), scores (anomaly), projections (reduction).
-        for key in ("predictions", "scores", "projections"):
-            if key in document:
-                return document[key]
-        raise PipelineError(f"endpoint {name} answered {str(document)[:200]}; expected training_code's JSON")
+            raise service_error(error, f"invoke endpoint {name}", fix) from None
+        return answer["Body"].read().decode()
+
+    # -- what differs by where the pipeline runs ------------------------------------------------
+    def after_run(self) -> None:
+        """Called when a followed execution has ended: an in-process local cloud saves its state."""
+        if self.local is not None:
+            self.local.save()
+
+    def failure_hint(self, execution_arn: str) -> str:
+        """Where to look when a run failed: the failure record and the job logs."""
+        name = execution_arn.rsplit(":", 1)[-1]
+        if self.local is not None:
+            return self.local.failure_hint(self.resources, name)
+        region = self.resources.region
+        return (
+            f"the failure record is s3://{self.resources.artifacts_bucket}/failures/{name}/failure.json; "
+            "the jobs' logs are in CloudWatch Logs (/aws/sagemaker/ProcessingJobs, /aws/sagemaker/TrainingJobs, "
+            "/aws/sagemaker/TransformJobs); the execution: "
+            f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+        )
+
+    def _scoring_fix(self) -> str:
+        if self.local is not None:
+            return self.local.scoring_fix(self.env)
+        return f"deploy the stacks again (make deploy ENV={self.env}) and connect again"
+
+    # -- calls ----------------------------------------------------------------------------------
+    def _start(self, machine: str, payload: dict[str, Any], prefix: str, action: str) -> str:
+        try:
+            started = self.client("stepfunctions").start_execution(
+                stateMachineArn=machine, name=_name(prefix), input=json.dumps(payload)
+            )
+        except ClientError as error:
+            raise service_error(error, action, "check that you may call states:StartExecution") from None
+        return started["executionArn"]
 
     def _upload(self, path: Path, key: str) -> str:
         bucket = self.resources.data_bucket
@@ -264,7 +287,7 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return False
-        raise _service_error(error, f"read s3://{bucket}/{key}", "check that you may read the data bucket") from None
+        raise service_error(error, f"read s3://{bucket}/{key}", "check that you may read the data bucket") from None
     return True
 
 
@@ -284,6 +307,6 @@ def _csv_body(rows: Sequence[Sequence[float | None]]) -> str:
     return "\n".join(lines)
 
 
-def _service_error(error: ClientError, action: str, fix: str) -> PipelineError:
+def service_error(error: ClientError, action: str, fix: str) -> PipelineError:
     details = error.response.get("Error", {})
     return PipelineError(f"cannot {action}: {details.get('Code')}: {details.get('Message')}\nfix: {fix}")
