@@ -24,7 +24,7 @@ from stacks.config import ConfigError
 
 from . import approval, rehearsal, s3, score_command
 from .cloud import LocalCloud
-from .dataset import DatasetError, default_dataset
+from .dataset import default_dataset
 from .permissions import report as permission_report
 from .pipeline import REPO_ROOT, STATE_DIR, SynthError
 from .progress import command_assembly, make_console
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "approve":
             return approval.approve(args)
         return run(args, bench=args.command == "bench")
-    except (UsageError, DatasetError, PipelineError, ConfigError) as error:
+    except (UsageError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (SynthError, TemplateError) as error:

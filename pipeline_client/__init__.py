@@ -73,7 +73,9 @@ def connect(target: str = "aws", *, env: str | None = None, endpoint_url: str | 
         from .in_process import open_local  # imported on demand: it brings moto and the local runner
 
         return open_local(env=env, state_dir=_path("PIPELINE_STATE_DIR"), cdk_out=_path("PIPELINE_CDK_OUT"))
-    raise PipelineError(f"target {target!r} is not known; use one of {', '.join(TARGETS)} (PIPELINE_TARGET)")
+    raise PipelineError(
+        f"target {target!r} is not known; use one of {', '.join(TARGETS)} (the notebook reads it from PIPELINE_BACKEND)"
+    )
 
 
 def _path(variable: str) -> Path | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoRegionError
 
 from .dataset import check_dataset
 from .deployment import Resources, read_resources
@@ -73,7 +73,13 @@ class PipelineClient:
         if self._closed or (self.local is not None and self.local.closed):
             raise PipelineError("this pipeline client is closed; connect again (connect(...))")
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+            try:
+                self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+            except NoRegionError:
+                raise PipelineError(
+                    "no AWS region is set: set AWS_DEFAULT_REGION (or a profile's region) to where the stacks are "
+                    "deployed"
+                ) from None
         return self._clients[service]
 
     def describe(self) -> Resources:
