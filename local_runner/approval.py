@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline_client.in_process import client_of
+
 from .cloud import LocalCloud
 from .progress import command_assembly, follow, make_console
 from .template import TemplateError
@@ -28,42 +30,30 @@ def add_parser(commands: argparse._SubParsersAction, *, state_dir: Path) -> None
     cmd.add_argument("--time-scale", type=float, default=0.02, help="Wait/Retry time factor (1 = real time)")
 
 
-def _groups(assembly) -> list[str]:
-    """The model package groups the stage's templates create (the registry the training workflow writes)."""
-    names = []
-    for stack in assembly.stacks.values():
-        for resource in stack.of_type("AWS::SageMaker::ModelPackageGroup").values():
-            names.append(assembly.resolver(stack).resolve(resource["Properties"]["ModelPackageGroupName"]))
-    return names
-
-
-def _pending(sagemaker, groups: list[str]) -> list[dict]:
-    packages = []
-    for group in groups:
-        packages += sagemaker.list_model_packages(ModelPackageGroupName=group, ModelApprovalStatus=PENDING)[
-            "ModelPackageSummaryList"
-        ]
-    return sorted(packages, key=lambda p: p["CreationTime"])
+def _pending(sagemaker, group: str) -> list[dict]:
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=group, ModelApprovalStatus=PENDING)
+    return sorted(packages["ModelPackageSummaryList"], key=lambda p: p["CreationTime"])
 
 
 def approve(args: argparse.Namespace) -> int:
     console = make_console()
     state_dir = args.state_dir.resolve()
     assembly = command_assembly(args, console, state_dir)
-    approval_ids = [lid for _, lid, _ in assembly.state_machines() if lid.startswith("Approval")]
-    if not approval_ids:
-        raise TemplateError(
-            f"the {args.env} stage has no approval workflow: its models are approved when registered "
-            f"(pipeline.model_approval_status in config/{args.env}.json); approve in prod: --env prod"
-        )
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
     with LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log") as cloud:
-        arns = cloud.deploy(assembly)
-        sagemaker = cloud.client("sagemaker")
+        cloud.deploy(assembly)
+        client = client_of(cloud, env=args.env, work_dir=state_dir)  # the notebook's client; the stacks' outputs
+        machine = client.resources.approval_state_machine_arn
+        if machine is None:
+            raise TemplateError(
+                f"the {args.env} stage has no approval workflow: its models are approved when registered "
+                f"(pipeline.model_approval_status in config/{args.env}.json); approve in prod: --env prod"
+            )
+        sagemaker = client.client("sagemaker")
         package = args.model_package_arn
         if package is None:
-            pending = _pending(sagemaker, _groups(assembly))
+            pending = _pending(sagemaker, client.resources.model_package_group)
             if not pending:
                 console.print(
                     f"No model is waiting for approval. Register one with a prod run first: "
@@ -75,8 +65,7 @@ def approve(args: argparse.Namespace) -> int:
         if status != PENDING:
             console.print(f"{package} is {status}, not {PENDING}: nothing to approve")
             return 1
-        sfn = cloud.client("stepfunctions")
-        machine = arns[approval_ids[0]]
+        sfn = client.client("stepfunctions")
         before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
         sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
         console.print(f"Approved [bold]{package}[/]; the approval workflow deploys it:")

@@ -15,23 +15,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pipeline_client.arguments import add_run_arguments, run_options
-from pipeline_client.dataset import check_dataset, check_labels, read_rows
+from pipeline_client.arguments import add_run_arguments, checked_run
+from pipeline_client.client import PipelineClient
+from pipeline_client.dataset import read_rows
 from pipeline_client.errors import PipelineError
-from pipeline_client.options import RunOptions, environment_defaults
+from pipeline_client.in_process import client_of
 from stacks.config import ConfigError
 
-from . import approval, rehearsal, s3, scoring
+from . import approval, rehearsal, s3, score_command
 from .cloud import LocalCloud
-from .dataset import DatasetError, default_dataset
+from .dataset import default_dataset
 from .permissions import report as permission_report
-from .pipeline import REPO_ROOT, Pipeline, SynthError
+from .pipeline import REPO_ROOT, STATE_DIR, SynthError
 from .progress import command_assembly, make_console
 from .sagemaker import lifetime
 from .template import TemplateError
-
-STATE_DIR = REPO_ROOT / ".local"
-STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
 
 
 class UsageError(Exception):
@@ -66,23 +64,11 @@ def parser() -> argparse.ArgumentParser:
         permission_report.add_flag(cmd)
         if name == "run":
             rehearsal.add_option(cmd)
-    scoring.add_parser(commands, state_dir=STATE_DIR)
+    score_command.add_parser(commands, state_dir=STATE_DIR)
     approval.add_parser(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
-
-
-def _check(args: argparse.Namespace) -> RunOptions:
-    """Every option and the dataset, checked as the pipeline will check them, before anything starts."""
-    defaults = environment_defaults(args.env)
-    options = run_options(args, defaults)
-    if args.data is not None:
-        info = check_dataset(args.data)
-        if defaults is not None:
-            algorithm, task = options.algorithm_and_task(defaults)
-            check_labels(info, task=task, algorithm=algorithm)
-    return options
 
 
 def _sample_row(path: Path, out: Path) -> str:
@@ -102,10 +88,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _plots(output: dict[str, Any], pipeline: Pipeline, runner_dir: Path | None) -> list[Path]:
+def _plots(output: dict[str, Any], client: PipelineClient, runner_dir: Path | None) -> list[Path]:
     """The evaluation job's plots, copied out of the local S3 to <state dir>/runner/runs/<run id>/ to open."""
-    bucket = pipeline.function_env().get("ARTIFACTS_BUCKET")
-    if not (bucket and output.get("run_id") and runner_dir):
+    bucket = client.resources.artifacts_bucket
+    if not (output.get("run_id") and runner_dir):
         return []
     target = runner_dir / "runs" / output["run_id"] / "evaluation"
     s3.download(f"s3://{bucket}/runs/{output['run_id']}/evaluation/", target)
@@ -122,7 +108,7 @@ def hyperparameter_hint(cause: str) -> str | None:
 
 
 def _summary(
-    console: Console, result, cloud: LocalCloud, pipeline: Pipeline, sample: str, sample_file: Path, env: str
+    console: Console, result, cloud: LocalCloud, client: PipelineClient, sample: str, sample_file: Path, env: str
 ) -> dict[str, Any]:
     output = result.output if isinstance(result.output, dict) else {}
     facts: dict[str, Any] = {"status": result.status, "seconds": round(result.seconds, 2)}
@@ -156,18 +142,14 @@ def _summary(
     compare = ">=" if (objective.get("goal") or output.get("goal")) != "Minimize" else "<="
     console.print(f"Quality gate: {verdict} — {metric} = {shown}, needed {compare} {threshold}: {tail}")
     facts.update(decision=decision, metric=metric, value=value, metrics=metrics)
-    plots = _plots(output, pipeline, cloud.state_dir)
+    plots = _plots(output, client, cloud.state_dir)
     if plots:
         console.print(f"Plots: {', '.join(_shown(p) for p in plots)}", highlight=False)
         facts.update(plots=plots)
-    endpoint = output.get("endpoint_name") or pipeline.endpoint_name()
+    endpoint = output.get("endpoint_name") or client.resources.endpoint_name
     url = cloud.sagemaker.endpoint_url(endpoint) if endpoint else None
     if decision == "DEPLOYED" and url:
-        runtime = cloud.client("sagemaker-runtime")
-        answer = runtime.invoke_endpoint(
-            EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=sample
-        )
-        prediction = answer["Body"].read().decode()
+        prediction = client.invoke(sample)
         console.print(f"Endpoint [bold]{endpoint}[/] is InService at [bold]{url}/invocations[/]")
         console.print(f"Sample prediction for the first row: {prediction.strip()}")
         console.print(
@@ -188,7 +170,7 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     console = make_console()
     logging.basicConfig(level=logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    options = _check(args)
+    options = checked_run(args, env=args.env, data=args.data)  # before anything starts
     state_dir = args.state_dir.resolve()
     args.state_dir = state_dir
     runner_dir = state_dir / "runner"
@@ -204,7 +186,6 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     t0 = time.perf_counter()
     assembly = command_assembly(args, console, args.state_dir)
     timings["synth"] = time.perf_counter() - t0
-    pipeline = Pipeline.find(assembly, env=args.env)
     data_path = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
     t1 = time.perf_counter()
     faults = getattr(args, "fault", [])
@@ -217,23 +198,21 @@ def run(args: argparse.Namespace, bench: bool = False) -> int:
     api_faults = rehearsal.inject(cloud.faults, faults)
     permission_report.announce(console, args.permission_checks)
     with cloud:
-        arns = cloud.deploy(assembly)
-        bucket = pipeline.data_bucket()
-        data_uri = f"s3://{bucket}/datasets/{data_path.name}"
-        s3.upload_file(data_path, data_uri)
-        payload = options.to_input(data_uri)
+        cloud.deploy(assembly)
+        client = client_of(cloud, env=args.env, work_dir=state_dir)  # the notebook's and tools/start_run's client
+        data_uri = client.upload_dataset(data_path)
         timings["start"] = time.perf_counter() - t1
-        console.print(f"Input: {json.dumps(payload)}")
+        console.print(f"Input: {json.dumps(options.to_input(data_uri))}")
         rehearsal.announce(console, faults)
         from .progress import follow
 
         before, started = rehearsal.snapshot(cloud), time.time()
-        arn = cloud.start_execution(arns[pipeline.state_machine_id], payload)
-        result = follow(cloud, arn, payload, console)
+        execution = client.start(options, data_uri, name_prefix="run")
+        result = follow(cloud, execution.execution_arn, execution.input, console)
         timings["execution"] = result.seconds
         t2 = time.perf_counter()
         sample_file = runner_dir / "sample_row.csv"
-        facts = _summary(console, result, cloud, pipeline, _sample_row(data_path, sample_file), sample_file, args.env)
+        facts = _summary(console, result, cloud, client, _sample_row(data_path, sample_file), sample_file, args.env)
         timings["first_prediction"] = time.perf_counter() - t2
         rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), faults)
         permission_report.summarize(console, cloud.authorizer)
@@ -308,11 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stop":
             return stop(args)
         if args.command == "score":
-            return scoring.score(args)
+            return score_command.score(args)
         if args.command == "approve":
             return approval.approve(args)
         return run(args, bench=args.command == "bench")
-    except (UsageError, DatasetError, PipelineError, ConfigError) as error:
+    except (UsageError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (SynthError, TemplateError) as error:

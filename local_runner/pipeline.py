@@ -1,27 +1,23 @@
-"""The project's pipeline: synthesize it, find its state machine and data bucket, build an execution input."""
+"""The project's app, synthesized for the local cloud: `cdk synth` of one environment when its sources changed."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .template import Assembly, Stack, TemplateError
+from stacks.contract import stage_name
+
+from .template import Assembly, TemplateError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = REPO_ROOT / ".local"  # the local cloud's state: S3, SageMaker, synthesized assemblies
 SOURCES = ("app.py", "cdk.json", "stacks", "lambdas", "training_code", "config")
 
 
 class SynthError(RuntimeError):
     pass
-
-
-def stage_name(env: str) -> str:
-    """The CDK Stage that holds an environment's stacks (stacks/pipeline_stage.py names it the same way)."""
-    return f"SageMakerPipeline-{env}"
 
 
 def _newest(paths: list[Path]) -> float:
@@ -75,79 +71,3 @@ def load_assembly(*, env: str, state_dir: Path, cdk_out: Path | None = None, on_
         with on_synth(out_dir) if on_synth else contextlib.nullcontext():
             synth(out_dir, env=env)
     return Assembly.load(out_dir, stage=stage_name(env))
-
-
-@dataclass
-class Pipeline:
-    assembly: Assembly
-    stack: Stack
-    state_machine_id: str
-
-    @classmethod
-    def find(cls, assembly: Assembly, env: str | None = None) -> Pipeline:
-        machines = assembly.state_machines()
-        if len(machines) > 1 and env:
-            machines = [m for m in machines if f"-{env}-".lower() in f"-{m[0].name}-".lower()] or machines
-        if len(machines) > 1:
-            # Prod also has the approval workflow; a run starts the training workflow (construct "Workflow").
-            machines = [m for m in machines if m[1].startswith("WorkflowStateMachine")] or machines
-        if not machines:
-            raise TemplateError(f"no AWS::StepFunctions::StateMachine in {assembly.directory}")
-        if len(machines) > 1:
-            names = ", ".join(f"{s.name}/{lid}" for s, lid, _ in machines)
-            raise TemplateError(f"more than one state machine in {assembly.directory}: {names}")
-        stack, logical_id, _ = machines[0]
-        return cls(assembly, stack, logical_id)
-
-    def function_env(self) -> dict[str, str]:
-        """The environment of the function the state machine starts with (the input-preparing Lambda)."""
-        for stack in self.assembly.stacks.values():
-            for resource in stack.of_type("AWS::Lambda::Function").values():
-                env = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-                if "DATA_BUCKET" in env:
-                    return self.assembly.resolver(stack).resolve(env)
-        return {}
-
-    def data_bucket(self) -> str:
-        env = self.function_env()
-        if env.get("DATA_BUCKET"):
-            return env["DATA_BUCKET"]
-        for stack in self.assembly.stacks.values():
-            for logical_id in stack.of_type("AWS::S3::Bucket"):
-                if "data" in logical_id.lower():
-                    return self.assembly.resolver(stack).ref(logical_id)
-        raise TemplateError("cannot tell which bucket holds the datasets (no DATA_BUCKET, no *Data* bucket)")
-
-    def endpoint_name(self) -> str | None:
-        return self.function_env().get("ENDPOINT_NAME")
-
-
-def execution_input(
-    data_uri: str,
-    algorithm: str | None = None,
-    tuning: bool | None = None,
-    threshold: float | None = None,
-    max_jobs: int | None = None,
-    parallel: int | None = None,
-    strategy: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The execution input the pipeline's schema takes; unset options keep the environment's defaults."""
-    payload: dict[str, Any] = {"data": data_uri}
-    if algorithm:
-        payload["algorithm"] = algorithm
-    tuning_fields: dict[str, Any] = {}
-    if tuning is not None:
-        tuning_fields["enabled"] = tuning
-    if max_jobs is not None:
-        tuning_fields["max_jobs"] = max_jobs
-    if parallel is not None:
-        tuning_fields["max_parallel_jobs"] = parallel
-    if strategy:
-        tuning_fields["strategy"] = strategy
-    if tuning_fields:
-        payload["tuning"] = tuning_fields
-    if threshold is not None:
-        payload["objective"] = {"threshold": threshold}
-    payload.update(extra or {})
-    return payload

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from stacks.contract import INSTANCE_KINDS, STRATEGIES
+
+from .dataset import check_dataset, check_labels
 from .errors import OptionError
-from .options import INSTANCE_KINDS, STRATEGIES, RunOptions
+from .options import RunOptions, environment_defaults
 
 
 def _number(value: str) -> float:
@@ -91,3 +95,16 @@ def run_options(args: argparse.Namespace, defaults: Mapping[str, Any] | None) ->
         "deploy": args.deploy,
     }
     return RunOptions.parse({k: v for k, v in options.items() if v is not None}, defaults)
+
+
+def checked_run(args: argparse.Namespace, *, env: str, data: Path | None) -> RunOptions:
+    """The flags' options and the dataset (when given), checked as the pipeline will check them, before anything
+    is synthesized, uploaded or started: `make run` and `tools/start_run` alike."""
+    defaults = environment_defaults(env)
+    options = run_options(args, defaults)
+    if data is not None:
+        info = check_dataset(data)
+        if defaults is not None:
+            algorithm, task = options.algorithm_and_task(defaults)
+            check_labels(info, task=task, algorithm=algorithm)
+    return options

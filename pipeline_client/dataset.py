@@ -62,7 +62,7 @@ def check_dataset(path: Path | str, *, training: bool = True) -> DatasetInfo:
                     width = len(row)
                     if width < 2:
                         raise PipelineError(f"{path.name} line {number}: one column; need the label and features")
-                    header = int(not _number(row[0]))
+                    header = int(not is_number(row[0]))
                     if header:
                         continue
                 if len(row) != width:
@@ -140,7 +140,7 @@ def read_rows(path: Path | str, *, limit: int = 5) -> Rows:
     return Rows(labels=labels, features=[[float(v) if v.strip() else None for v in row[1:]] for row in data])
 
 
-def _number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -149,13 +149,13 @@ def _number(text: str) -> bool:
 
 
 def _check_row(name: str, number: int, row: list[str]) -> None:
-    if not _number(row[0]):
+    if not is_number(row[0]):
         raise PipelineError(
             f"{name} line {number}, column 1: the label {row[0]!r} is not a number; the first column must be the "
             "label, encoded as a number (e.g. 0/1 for two classes)"
         )
     for column, value in enumerate(row[1:], start=2):
-        if value.strip() and not _number(value):  # an empty cell is a missing value: the processing job imputes it
+        if value.strip() and not is_number(value):  # an empty cell is a missing value: the processing job imputes it
             raise PipelineError(
                 f"{name} line {number}, column {column}: {value!r} is not a number; encode every feature as a "
                 "number (one-hot or ordinal for categories)"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .results import RunResult
-    from .scoring import ScoringResult
+    from .scoring_result import ScoringResult
 
 
 class PipelineError(Exception):

@@ -13,16 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from stacks.contract import INSTANCE_KINDS, MAX_JOBS, MAX_PARALLEL, STRATEGIES
 from training_code import catalog, hyperparameters, objective
 from training_code.errors import UserError
 from training_code.metrics import METRIC_GOALS
 
 from .errors import OptionError
 
-STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
-INSTANCE_KINDS = ("processing", "training", "endpoint")  # the execution input's instance_types
-MAX_JOBS = 500  # the execution input's limits (lambdas/prepare_run/run_planning/run_input.py)
-MAX_PARALLEL = 100
 Scalar = str | int | float | bool
 
 

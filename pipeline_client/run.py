@@ -1,4 +1,4 @@
-"""One execution of the state machine, followed through the Step Functions API (the same calls on both backends)."""
+"""One execution of the state machine, followed through the Step Functions API (the same calls everywhere)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .errors import PipelineError, RunFailed
 from .results import TERMINAL, Decision, RunProgress, RunResult, Step
 
 if TYPE_CHECKING:
-    from .base import Pipeline
+    from .client import PipelineClient
 
 _EXECUTION_END = ("ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 
@@ -20,7 +20,7 @@ _EXECUTION_END = ("ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 class Run:
     kind = "run"  # how messages name it
 
-    def __init__(self, *, pipeline: Pipeline, execution_arn: str, execution_input: dict[str, Any]):
+    def __init__(self, *, pipeline: PipelineClient, execution_arn: str, execution_input: dict[str, Any]):
         self.pipeline = pipeline
         self.execution_arn = execution_arn
         self.input = execution_input
@@ -30,11 +30,14 @@ class Run:
         return self.execution_arn.rsplit(":", 1)[-1]
 
     def __repr__(self) -> str:
-        backend, given = self.pipeline.backend, json.dumps(self.input)
-        return f"{type(self).__name__}({self.name!r}, backend={backend!r}, input={given})"
+        return f"{type(self).__name__}({self.name!r}, input={json.dumps(self.input)})"
 
     def status(self) -> str:
         return self._sfn().describe_execution(executionArn=self.execution_arn)["status"]
+
+    def result(self) -> RunResult:
+        """How the execution stands now, without waiting (RUNNING while it runs)."""
+        return self._result(self._sfn().describe_execution(executionArn=self.execution_arn))
 
     def wait(
         self,
@@ -62,7 +65,7 @@ class Run:
                     "(with a larger timeout_seconds) to keep following it"
                 )
             time.sleep(self.pipeline.poll_seconds)
-        self.pipeline._after_run()
+        self.pipeline.after_run()
         result = self._result(described)
         if check and not result.succeeded:
             raise RunFailed(self._failure_message(result), result=result)
@@ -80,7 +83,7 @@ class Run:
             return "correct the option the cause names and start the run again"
         if result.status == "ABORTED":
             return "someone stopped the execution; start a new run"
-        return self.pipeline._failure_hint(self.execution_arn)
+        return self.pipeline.failure_hint(self.execution_arn)
 
     def _sfn(self) -> Any:
         return self.pipeline.client("stepfunctions")

@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
+from stacks import contract
 from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
 from stacks.components.pipeline_functions import PipelineFunctions
@@ -139,6 +140,12 @@ class PipelineStack(Stack):
                 runs_jobs=False,
             )
             machines["Approval"] = approval.state_machine
+            CfnOutput(
+                self,
+                contract.APPROVAL_OUTPUT,
+                value=approval.state_machine.state_machine_arn,
+                description="Started by the registry's approval event; deploys the approved model",
+            )
         if functions.prepare_scoring is not None:
             scoring = ScoringWorkflow(
                 self,

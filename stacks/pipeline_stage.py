@@ -10,6 +10,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks import contract
 from stacks.config import AppConfig
 from stacks.nag import add_policy_gates
 from stacks.notebook_stack import NotebookStack
@@ -18,7 +19,7 @@ from stacks.storage_stack import StorageStack
 
 
 def stage_name(config: AppConfig) -> str:
-    return f"SageMakerPipeline-{config.environment}"
+    return contract.stage_name(config.environment)
 
 
 class PipelineStage(cdk.Stage):

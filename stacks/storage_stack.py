@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
+from stacks import contract
 from stacks.checkov_skips import skip_checkov
 from stacks.components.encryption_key import EncryptionKey
 from stacks.components.image_repository import ImageRepository
@@ -86,6 +87,12 @@ class StorageStack(Stack):
         generation = "" if storage.generation == 1 else f"-g{storage.generation}"
         self.model_registry = ModelRegistry(
             self, "ModelRegistry", group_name=f"{self.stack_name.lower()}-models{generation}"
+        )
+        CfnOutput(
+            self,
+            contract.MODEL_PACKAGE_GROUP_OUTPUT,
+            value=self.model_registry.group_name,
+            description="The model registry runs register to",
         )
         acknowledge(
             self,

@@ -80,7 +80,7 @@ def task_name(model) -> str:
 def evaluate(args: argparse.Namespace) -> dict:
     from .data import load_channel
     from .plots import for_task
-    from .scoring import score
+    from .task_metrics import score
 
     with tempfile.TemporaryDirectory() as scratch:
         model, metadata = _load(args.model, Path(scratch))

@@ -15,7 +15,7 @@ from . import catalog
 from .errors import UserError
 from .metrics import METRIC_GOALS
 
-# Task -> the metrics the evaluation job writes to evaluation.json for it (training_code/scoring.py).
+# Task -> the metrics the evaluation job writes to evaluation.json for it (training_code/task_metrics.py).
 EVALUATION_METRICS: dict[str, tuple[str, ...]] = {
     catalog.CLASSIFICATION: ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
     catalog.REGRESSION: ("rmse", "mae", "r2"),

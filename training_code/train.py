@@ -50,7 +50,7 @@ def _load_data(paths: TrainingPaths):
 
 
 def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
-    from .scoring import loss, score
+    from .task_metrics import loss, score
 
     model = trainer.model()
     values = {}

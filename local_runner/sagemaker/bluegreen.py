@@ -94,7 +94,7 @@ def shares(policy: dict[str, Any], capacity: int) -> list[float]:
 class BlueGreen:
     """Mixed into LocalSageMaker, after Hosting."""
 
-    def _blue_green(
+    def blue_green_update(
         self,
         name: str,
         blue: dict[str, Any],
@@ -125,7 +125,7 @@ class BlueGreen:
             if reason:
                 return self._roll_back(name, green, deployment, reason)
             green = {k: v for k, v in green.items() if k != "weight"}
-            self._serve(name, green, config, image, deployment)
+            self.serve(name, green, config, image, deployment)
         except Exception as error:  # an infrastructure fault: the blue fleet keeps serving, as on a rollback
             self._roll_back(name, green, deployment, f"InternalServerError: {error}")
         finally:

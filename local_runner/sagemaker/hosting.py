@@ -37,18 +37,18 @@ class Hosting:
             )
         if not p.get("PrimaryContainer") and not p.get("Containers"):
             raise ServiceError("ValidationException", "Either PrimaryContainer or Containers must be specified")
-        arn = self._put_request("models", "model", name, p, arn_field="ModelArn", CreationTime=time.time())
+        arn = self.put_request("models", "model", name, p, arn_field="ModelArn", CreationTime=time.time())
         return {"ModelArn": arn}
 
     def op_describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._describe(self._model(p["ModelName"]), "DescribeModel")
+        return self.describe_record(self.model_record(p["ModelName"]), "DescribeModel")
 
     def op_delete_model(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._model(p["ModelName"])
+        self.model_record(p["ModelName"])
         self.store.delete("models", p["ModelName"])
         return {}
 
-    def _model(self, name: str) -> dict[str, Any]:
+    def model_record(self, name: str) -> dict[str, Any]:
         record = self.store.get("models", name)
         if record is None:
             raise ServiceError("ValidationException", f'Could not find model "{self.arn("model", name)}".')
@@ -56,11 +56,11 @@ class Hosting:
 
     def model_container(self, model_name: str) -> tuple[str | None, str | None, dict[str, str]]:
         """(image, model data URL, environment) of a model's primary container (a registered package's too)."""
-        model = self._model(model_name)
+        model = self.model_record(model_name)
         container = model.get("PrimaryContainer") or model["Containers"][0]
         data_url = container.get("ModelDataUrl")
         if not data_url and container.get("ModelPackageName"):
-            package = self._find_package(container["ModelPackageName"])
+            package = self.find_package(container["ModelPackageName"])
             if package:
                 data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
         return container.get("Image"), data_url, dict(container.get("Environment", {}))
@@ -86,14 +86,14 @@ class Hosting:
         variants.validate_config(p)
         for variant in p["ProductionVariants"]:
             if variant.get("ModelName"):
-                self._model(variant["ModelName"])
-        arn = self._put_request(
+                self.model_record(variant["ModelName"])
+        arn = self.put_request(
             "endpoint_configs", "endpoint-config", name, p, arn_field="EndpointConfigArn", CreationTime=time.time()
         )
         return {"EndpointConfigArn": arn}
 
     def op_describe_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._describe(self._config_for(p["EndpointConfigName"]), "DescribeEndpointConfig")
+        return self.describe_record(self._config_for(p["EndpointConfigName"]), "DescribeEndpointConfig")
 
     def op_delete_endpoint_config(self, p: dict[str, Any]) -> dict[str, Any]:
         self._config_for(p["EndpointConfigName"])
@@ -136,8 +136,8 @@ class Hosting:
             "local": {},
         }
         self.store.put("endpoints", name, record)
-        self._tag(arn, p.get("Tags"))
-        self._spawn(
+        self.tag_resource(arn, p.get("Tags"))
+        self.spawn(
             lambda: self._deploy(name, p["EndpointConfigName"], "create"),
             f"endpoint-{name}",
             role=self._config_role(p["EndpointConfigName"]),
@@ -160,7 +160,7 @@ class Hosting:
             deployment = record.get("LastDeploymentConfig")
         bluegreen.validate(deployment, current, config)
         self.store.update("endpoints", name, EndpointStatus="Updating", FailureReason=None)
-        self._spawn(
+        self.spawn(
             lambda: self._deploy(name, p["EndpointConfigName"], "update", deployment),
             f"endpoint-{name}",
             role=self._config_role(p["EndpointConfigName"]),
@@ -195,7 +195,7 @@ class Hosting:
             if injected:
                 raise endpoints.DeploymentError(injected)
             config = self._config_for(config_name)
-            model = self._model(
+            model = self.model_record(
                 max(config["ProductionVariants"], key=lambda v: v.get("InitialVariantWeight", 1.0))["ModelName"]
             )
             prerequisites.check(
@@ -222,9 +222,9 @@ class Hosting:
             self._fail_deployment(name, reason[:1024], serving=mode == "update" and _serving(blue))
             return
         if mode == "update" and _serving(blue):
-            self._blue_green(name, blue, fleet, config, image, deployment)
+            self.blue_green_update(name, blue, fleet, config, image, deployment)
         else:
-            self._serve(name, fleet, config, image, deployment if mode == "update" else None)
+            self.serve(name, fleet, config, image, deployment if mode == "update" else None)
 
     def _endpoint_port(self, name: str) -> int:
         """The endpoint's port: recorded at creation (or now, for a record from before ports were kept)."""
@@ -260,7 +260,7 @@ class Hosting:
             launching=None,  # the server that failed to start is stopped
         )
 
-    def _serve(
+    def serve(
         self, name: str, fleet: dict[str, Any], config: dict[str, Any], image: str | None, deployment: dict | None
     ) -> None:
         """`fleet` takes all traffic; the fleet it replaces, if any, is terminated before the endpoint is InService."""
@@ -284,10 +284,10 @@ class Hosting:
         self.store.update("endpoints", name, **fields)
 
     def op_describe_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._describe(self._endpoint(p["EndpointName"]), "DescribeEndpoint")
+        return self.describe_record(self._endpoint(p["EndpointName"]), "DescribeEndpoint")
 
     def op_list_endpoints(self, p: dict[str, Any]) -> dict[str, Any]:
-        records = self._filtered("endpoints", p, "EndpointName", "EndpointStatus")
+        records = self.filtered("endpoints", p, "EndpointName", "EndpointStatus")
         return {
             "Endpoints": [
                 {k: r[k] for k in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")}

@@ -42,12 +42,12 @@ class TransformJobs:
 
     def op_create_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["TransformJobName"]
-        self._unique("transform_jobs", name, "Transform job", "transform-job")
-        self._model(p["ModelName"])
+        self.require_unique("transform_jobs", name, "Transform job", "transform-job")
+        self.model_record(p["ModelName"])
         if p.get("MaxPayloadInMB", 0) > 100:
             raise ServiceError("ValidationException", "MaxPayloadInMB cannot be greater than 100 MB.")
         now = time.time()
-        arn = self._put_request(
+        arn = self.put_request(
             "transform_jobs",
             "transform-job",
             name,
@@ -57,7 +57,7 @@ class TransformJobs:
             CreationTime=now,
             LastModifiedTime=now,
         )
-        self._start_job(
+        self.start_job(
             name, lambda: self._run_transform(name), f"transform-{name}", role=self.model_role(p["ModelName"])
         )
         return {"TransformJobArn": arn}
@@ -66,10 +66,10 @@ class TransformJobs:
         record = self.store.get("transform_jobs", p["TransformJobName"])
         if record is None:
             raise ServiceError("ResourceNotFound", f"Could not find requested job with name {p['TransformJobName']}")
-        return self._describe(record, "DescribeTransformJob")
+        return self.describe_record(record, "DescribeTransformJob")
 
     def op_stop_transform_job(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._stop("transform_jobs", p["TransformJobName"], "TransformJobStatus")
+        return self.stop_job("transform_jobs", p["TransformJobName"], "TransformJobStatus")
 
     def op_list_transform_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
         keys = (
@@ -81,7 +81,7 @@ class TransformJobs:
             "TransformJobStatus",
             "FailureReason",
         )
-        found = self._filtered("transform_jobs", p, "TransformJobName", "TransformJobStatus")
+        found = self.filtered("transform_jobs", p, "TransformJobName", "TransformJobStatus")
         return {"TransformJobSummaries": [{k: r.get(k) for k in keys} for r in found]}
 
     def _run_transform(self, name: str) -> None:

@@ -15,7 +15,9 @@ import boto3
 import pytest
 
 from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import REPO_ROOT, Pipeline, execution_input, synth
+from local_runner.pipeline import REPO_ROOT, synth
+from pipeline_client import Resources, RunOptions
+from pipeline_client.deployment import read_resources
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +44,28 @@ def pipeline_assembly(tmp_path_factory, snapshot) -> Assembly:
     return Assembly.load(out)
 
 
+def execution_input(data_uri: str, extra: dict | None = None, **options) -> dict:
+    """A run's input as the clients build it (RunOptions.to_input), unchecked, with `extra` merged in: a test
+    may send what the clients would refuse, to see the pipeline refuse it."""
+    return {**RunOptions(**options).to_input(data_uri), **(extra or {})}
+
+
+def stack_resources(cloud: LocalCloud, env: str = "dev") -> Resources:
+    """The deployed stacks' outputs, read as every client reads them (DescribeStacks)."""
+    return read_resources(cloud.client("cloudformation"), env=env, where="the local cloud")
+
+
 class Run:
-    def __init__(self, cloud: LocalCloud, pipeline: Pipeline, arn: str, data_uri: str):
-        self.cloud, self.pipeline, self.arn, self.data_uri = cloud, pipeline, arn, data_uri
+    def __init__(self, cloud: LocalCloud, resources: Resources, data_uri: str):
+        self.cloud, self.resources, self.data_uri = cloud, resources, data_uri
+        self.arn = resources.state_machine_arn
 
     def __call__(self, raw: dict | None = None, **options):
         payload = raw if raw is not None else execution_input(self.data_uri, **options)
         return self.cloud.run(self.arn, payload, timeout=300)
 
     def upload(self, name: str, rows: list[list]) -> str:
-        uri = f"s3://{self.pipeline.data_bucket()}/datasets/{name}"
+        uri = f"s3://{self.resources.data_bucket}/datasets/{name}"
         body = "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
         bucket, key = s3.split_uri(uri)
         boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body.encode())
@@ -62,13 +76,13 @@ class Run:
 def run(tmp_path, pipeline_assembly, dataset, snapshot):
     cloud = LocalCloud(tmp_path / "state", code_dir=snapshot, persist=False, time_scale=0.02)
     with cloud:
-        arns = cloud.deploy(pipeline_assembly)
-        pipeline = Pipeline.find(pipeline_assembly)
-        data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+        cloud.deploy(pipeline_assembly)
+        resources = stack_resources(cloud)
+        data_uri = f"s3://{resources.data_bucket}/datasets/breast_cancer.csv"
         s3.upload_file(dataset, data_uri)
         _probe_prepare_run(cloud, data_uri)
         try:
-            yield Run(cloud, pipeline, arns[pipeline.state_machine_id], data_uri)
+            yield Run(cloud, resources, data_uri)
         finally:
             cloud.sagemaker.stop_endpoints()
 

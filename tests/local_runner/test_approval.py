@@ -7,10 +7,11 @@ import json
 
 import boto3
 import pytest
+from pipeline_harness import execution_input, stack_resources
 
 from local_runner import Assembly, LocalCloud, s3
 from local_runner.events import LocalEventBus, Rule, Target, matches
-from local_runner.pipeline import Pipeline, execution_input, synth
+from local_runner.pipeline import synth
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +31,12 @@ def test_approving_a_registered_model_deploys_it(tmp_path, prod_assembly, datase
     cloud = LocalCloud(tmp_path / "state", code_dir=snapshot, persist=False, time_scale=0.02)
     with cloud:
         cloud.deploy(prod_assembly)
-        pipeline = Pipeline.find(prod_assembly, env="prod")
-        data = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+        resources = stack_resources(cloud, env="prod")
+        data = f"s3://{resources.data_bucket}/datasets/breast_cancer.csv"
         s3.upload_file(dataset, data)
         try:
             payload = execution_input(data, tuning=False, threshold=0.5)
-            result = cloud.run(cloud.state_machines[pipeline.state_machine_id], payload, timeout=300)
+            result = cloud.run(resources.state_machine_arn, payload, timeout=300)
             assert result.status == "SUCCEEDED", (result.error, result.cause)
             assert result.output["status"] == "REGISTERED"
             package = result.output["model_package_arn"]

@@ -12,9 +12,10 @@ import re
 import boto3
 import pytest
 from fixture_assembly import MODEL_URI, model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
+from pipeline_harness import stack_resources
 
 from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import Pipeline, synth
+from local_runner.pipeline import synth
 from local_runner.sagemaker import capture
 
 pytestmark = pytest.mark.slow
@@ -221,7 +222,7 @@ def test_the_approved_prod_endpoint_captures_to_the_artifacts_bucket(tmp_path, p
         cloud.deploy(prod_assembly)
         try:
             # What the pipeline's execution role may read and pull: a run's artifact, the project's image.
-            artifacts = Pipeline.find(prod_assembly, env="prod").function_env()["ARTIFACTS_BUCKET"]
+            artifacts = stack_resources(cloud, env="prod").artifacts_bucket
             model_uri = f"s3://{artifacts}/runs/capture-test/output/model.tar.gz"
             bucket, key = s3.split_uri(model_uri)
             s3.client().put_object(Bucket=bucket, Key=key, Body=model_artifact)
@@ -248,7 +249,7 @@ def test_the_approved_prod_endpoint_captures_to_the_artifacts_bucket(tmp_path, p
 
             [endpoint] = sagemaker.list_endpoints()["Endpoints"]
             name = endpoint["EndpointName"]
-            artifacts = Pipeline.find(prod_assembly, env="prod").function_env()["ARTIFACTS_BUCKET"]
+            artifacts = stack_resources(cloud, env="prod").artifacts_bucket
             summary = sagemaker.describe_endpoint(EndpointName=name)["DataCaptureConfig"]
             assert summary["DestinationS3Uri"] == f"s3://{artifacts}/data-capture/"
             assert (summary["CaptureStatus"], summary["CurrentSamplingPercentage"]) == ("Started", 20)

@@ -13,9 +13,8 @@ import json
 
 import boto3
 import pytest
-from pipeline_harness import _deploys
+from pipeline_harness import _deploys, execution_input
 
-from local_runner.pipeline import execution_input
 from local_runner.validation import ServiceError
 
 pytestmark = pytest.mark.slow
@@ -172,7 +171,7 @@ def test_an_endpoint_that_fails_its_health_check_fails_deploy_and_is_cleaned_up(
     run.cloud.faults.fail_endpoint("*", reason)
     result = run(tuning=False)
     record = _assert_failed_as_designed(result, failures, "Deploy", "endpoint", reason)
-    assert record["job"]["name"] == run.pipeline.endpoint_name()
+    assert record["job"]["name"] == run.resources.endpoint_name
     assert record["job"]["action"] == "create"
     # the handler deletes an endpoint whose creation failed; nothing is left serving
     assert record["stopped"] == [f"endpoint/{record['job']['name']}"]

@@ -210,18 +210,19 @@ def _snapshot_statements() -> list[tuple[str, str, int]]:
 def default_decisions(tmp_path_factory, pipeline_assembly, dataset, snapshot):
     """Every authorization the default commands make: a tuned run, a second (untuned) run that updates the
     endpoint, and a batch scoring run."""
+    from pipeline_harness import execution_input, stack_resources
+
     from local_runner import LocalCloud
-    from local_runner.pipeline import Pipeline, execution_input
 
     cloud = LocalCloud(tmp_path_factory.mktemp("mutation") / "state", code_dir=snapshot, persist=False, time_scale=0.02)
     with cloud:
         arns = cloud.deploy(pipeline_assembly)
-        pipeline = Pipeline.find(pipeline_assembly)
-        data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+        machine = stack_resources(cloud).state_machine_arn
+        data_uri = f"s3://{stack_resources(cloud).data_bucket}/datasets/breast_cancer.csv"
         s3.upload_file(dataset, data_uri)
         try:
-            tuned = cloud.run(arns[pipeline.state_machine_id], execution_input(data_uri, max_jobs=2, parallel=1), 300)
-            untuned = cloud.run(arns[pipeline.state_machine_id], execution_input(data_uri, tuning=False), 300)
+            tuned = cloud.run(machine, execution_input(data_uri, max_jobs=2, parallel=1), 300)
+            untuned = cloud.run(machine, execution_input(data_uri, tuning=False), 300)
             scoring = next(arn for logical_id, arn in arns.items() if logical_id.startswith("Scoring"))
             scored = cloud.run(scoring, {"data": data_uri, "skip_first_column": True}, 300)
         finally:

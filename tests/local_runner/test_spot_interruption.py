@@ -13,9 +13,9 @@ import tarfile
 
 import boto3
 import pytest
+from pipeline_harness import execution_input
 
 from local_runner import s3
-from local_runner.pipeline import execution_input
 from local_runner.validation import operation_model
 
 pytestmark = pytest.mark.slow

@@ -281,7 +281,7 @@ def test_blue_green_traffic_steps():
 
 
 def test_a_scoring_failure_with_one_column_too_many_names_skip_first_column():
-    from local_runner.scoring import failure_hint
+    from local_runner.score_command import failure_hint
 
     cause = "TransformFailed: row 1 has 31 columns; the model expects 30 features (features only, no label column)"
     hint = failure_hint("TransformFailed", cause, skip_first_column=False, data="rows.csv")

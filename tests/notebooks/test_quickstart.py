@@ -23,7 +23,7 @@ PROBE = """
 import json
 print("PROBE " + json.dumps({
     "status": result.status, "outcome": result.decision.outcome, "labels": rows.labels,
-    "predictions": predictions, "url": pipeline.cloud.sagemaker.endpoint_url(pipeline.describe().endpoint_name),
+    "predictions": predictions, "url": pipeline.local.cloud.sagemaker.endpoint_url(pipeline.describe().endpoint_name),
     "package": result.output["model_package_arn"], "scored": scored.output, "scored_rows": scored.rows(),
     "batch": scored.predictions(), "sample": sample.features,
 }))

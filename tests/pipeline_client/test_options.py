@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from local_runner.pipeline import execution_input
 from pipeline_client import OptionError, RunOptions
 from stacks.config import load_config, run_defaults
 
@@ -45,10 +44,14 @@ def test_the_input_is_one_the_pipeline_plans(options: dict) -> None:
         assert plan["objective"]["threshold"] == options["threshold"]
 
 
-def test_the_input_matches_the_local_runners_for_the_options_both_know() -> None:
+def test_the_input_has_the_shape_of_docs_pipeline_md() -> None:
     options = {"algorithm": "ridge", "tuning": True, "threshold": 0.5, "max_jobs": 6, "parallel": 3}
-    expected = execution_input(DATA, algorithm="ridge", tuning=True, threshold=0.5, max_jobs=6, parallel=3)
-    assert RunOptions.parse(options).to_input(DATA) == expected
+    assert RunOptions.parse(options).to_input(DATA) == {
+        "data": DATA,
+        "algorithm": "ridge",
+        "tuning": {"enabled": True, "max_jobs": 6, "max_parallel_jobs": 3},
+        "objective": {"threshold": 0.5},
+    }
 
 
 @pytest.mark.parametrize(

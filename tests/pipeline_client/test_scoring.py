@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline_client import OptionError, PipelineError, Rows, ScoringOptions
-from pipeline_client.scoring import check_file, write_rows
+from pipeline_client.scoring_data import check_scoring_file, write_scoring_rows
 from stacks.config import load_config, scoring_defaults
 
 from .committed_app import REPO_ROOT
@@ -74,16 +74,20 @@ def test_a_package_of_another_group_is_left_to_the_pipeline_which_names_its_grou
 
 
 def test_rows_become_a_headerless_csv_with_missing_values_empty(tmp_path: Path) -> None:
-    written = write_rows([[1, 0.5, None], [2, float("nan"), 3.25]], tmp_path / "rows.csv", skip_first_column=False)
+    written = write_scoring_rows(
+        [[1, 0.5, None], [2, float("nan"), 3.25]], tmp_path / "rows.csv", skip_first_column=False
+    )
     assert (written.rows, written.columns) == (2, 3)
     assert written.path.read_text() == "1,0.5,\n2,,3.25\n"
 
 
 def test_rows_a_dataframe_and_read_rows_are_all_accepted(tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": ["a-1", "b-2"], "x": [0.5, math.nan], "y": [1, 2]})
-    written = write_rows(frame, tmp_path / "frame.csv", skip_first_column=True)  # the id column is dropped
+    written = write_scoring_rows(frame, tmp_path / "frame.csv", skip_first_column=True)  # the id column is dropped
     assert written.path.read_text() == "a-1,0.5,1\nb-2,,2\n"
-    written = write_rows(Rows(labels=[1], features=[[0.25, 4.0]]), tmp_path / "rows.csv", skip_first_column=False)
+    written = write_scoring_rows(
+        Rows(labels=[1], features=[[0.25, 4.0]]), tmp_path / "rows.csv", skip_first_column=False
+    )
     assert written.path.read_text() == "0.25,4.0\n"
 
 
@@ -104,19 +108,19 @@ def test_rows_a_dataframe_and_read_rows_are_all_accepted(tmp_path: Path) -> None
 )
 def test_rows_that_are_not_features_are_refused(tmp_path: Path, rows, skip: bool, message: str) -> None:
     with pytest.raises(PipelineError) as raised:
-        write_rows(rows, tmp_path / "rows.csv", skip_first_column=skip)
+        write_scoring_rows(rows, tmp_path / "rows.csv", skip_first_column=skip)
     assert message in str(raised.value)
 
 
 def test_a_header_line_is_dropped_from_a_copy(tmp_path: Path) -> None:
     path = tmp_path / "features.csv"
     path.write_text("id,radius,texture\nx-1,1.5,2\nx-2,,3\n")
-    checked = check_file(path, skip_first_column=True, copy_to=tmp_path / "copy" / "features.csv")
+    checked = check_scoring_file(path, skip_first_column=True, copy_to=tmp_path / "copy" / "features.csv")
     assert (checked.rows, checked.columns, checked.header_dropped) == (2, 3, True)
     assert checked.path.read_text() == "x-1,1.5,2\nx-2,,3\n"
     plain = tmp_path / "plain.csv"
     plain.write_text("1.5,2\n")
-    assert check_file(plain, skip_first_column=False, copy_to=tmp_path / "unused.csv").path == plain
+    assert check_scoring_file(plain, skip_first_column=False, copy_to=tmp_path / "unused.csv").path == plain
 
 
 @pytest.mark.parametrize(
@@ -134,5 +138,5 @@ def test_an_unusable_file_is_refused_with_the_fix(tmp_path: Path, name: str, tex
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(PipelineError) as raised:
-        check_file(path, skip_first_column=skip, copy_to=tmp_path / "copy.csv")
+        check_scoring_file(path, skip_first_column=skip, copy_to=tmp_path / "copy.csv")
     assert message in str(raised.value)

@@ -131,12 +131,12 @@ def test_numpy_metrics_equal_scikit_learn(tmp_path, data):
     from conftest import split, train_model
     from sklearn import metrics as skm
 
-    from training_code import model_io, scoring
+    from training_code import model_io, task_metrics
 
     model_dir = train_model(tmp_path / "ml", "logistic-regression", data, {"C": "0.01"})
     model, _ = model_io.load(model_dir)
     _, (x, y) = split(data)
-    got = scoring.score(model, x, y)
+    got = task_metrics.score(model, x, y)
     pred = model.predict(x)
     average = "binary" if len(model.classes) == 2 else "macro"
     proba = pred["scores"]
@@ -157,10 +157,10 @@ def test_numpy_regression_metrics_equal_scikit_learn():
     import numpy as np
     from sklearn import metrics as skm
 
-    from training_code import scoring
+    from training_code import task_metrics
 
     rng = np.random.default_rng(0)
     y, p = rng.normal(size=50), rng.normal(size=50)
-    got = scoring.regression({"score": p}, y)
+    got = task_metrics.regression({"score": p}, y)
     assert got == pytest.approx({"rmse": skm.root_mean_squared_error(y, p), "mae": skm.mean_absolute_error(y, p),
                                  "r2": skm.r2_score(y, p)})

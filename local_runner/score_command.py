@@ -1,7 +1,8 @@
-"""`python -m local_runner score`: the synthesized batch-scoring workflow on this machine.
+"""`python -m local_runner score` (make score): the synthesized batch-scoring workflow on this machine.
 
 Scores a CSV with the newest Approved model a local run registered (or `--model-package-arn`), through a
-local SageMaker batch transform job, and prints where the output is and its first lines.
+local SageMaker batch transform job, and prints where the output is and its first lines. The dataset is checked,
+uploaded and scored by the notebook's client (pipeline_client), against the local cloud this command starts.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import tempfile
 import time
 from pathlib import Path
 
-from . import rehearsal, s3
+from pipeline_client.in_process import client_of
+from pipeline_client.scoring_data import check_scoring_file
+
+from . import rehearsal
 from .cloud import LocalCloud
-from .dataset import check_csv, default_dataset
+from .dataset import default_dataset
 from .permissions import report as permission_report
-from .pipeline import Pipeline
 from .progress import command_assembly, follow, make_console
-from .template import TemplateError
 
 SHOWN_LINES = 5
 
@@ -59,14 +62,10 @@ def score(args: argparse.Namespace) -> int:
     console = make_console()
     state_dir = args.state_dir.resolve()
     skip_label = args.skip_first_column or args.data is None
-    data = check_csv(args.data) if args.data else default_dataset(state_dir / "datasets" / "breast_cancer.csv")
+    data = args.data or default_dataset(state_dir / "datasets" / "breast_cancer.csv")
+    with tempfile.TemporaryDirectory(prefix="scoring-") as scratch:  # the client's own check, before anything
+        check_scoring_file(data, skip_first_column=skip_label, copy_to=Path(scratch) / data.name)
     assembly = command_assembly(args, console, state_dir)
-    scoring_ids = [logical_id for _, logical_id, _ in assembly.state_machines() if logical_id.startswith("Scoring")]
-    if not scoring_ids:
-        raise TemplateError(
-            f"the {args.env} stage has no batch-scoring workflow: set batch_transform.enabled in config/{args.env}.json"
-        )
-    pipeline = Pipeline.find(assembly, env=args.env)
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
     permission_report.announce(console, args.permission_checks)
@@ -78,16 +77,18 @@ def score(args: argparse.Namespace) -> int:
     )
     api_faults = rehearsal.inject(cloud.faults, args.fault)
     with cloud:
-        arns = cloud.deploy(assembly)
-        uri = f"s3://{pipeline.data_bucket()}/scoring/{data.name}"
-        s3.upload_file(data, uri)
-        payload: dict = {"data": uri, "skip_first_column": skip_label, "join_input": not args.no_join_input}
-        if args.model_package_arn:
-            payload["model_package_arn"] = args.model_package_arn
-        console.print(f"Input: {json.dumps(payload)}")
+        cloud.deploy(assembly)
+        client = client_of(cloud, env=args.env, work_dir=state_dir)  # the notebook's client
         rehearsal.announce(console, args.fault)
         before, started = rehearsal.snapshot(cloud), time.time()
-        result = follow(cloud, cloud.start_execution(arns[scoring_ids[0]], payload), payload, console)
+        scoring = client.score_dataset(
+            data,
+            skip_first_column=skip_label,
+            join_input=not args.no_join_input,
+            model_package_arn=args.model_package_arn,
+        )
+        console.print(f"Input: {json.dumps(scoring.input)}")
+        result = follow(cloud, scoring.execution_arn, scoring.input, console)
         rehearsal.tell(console, rehearsal.Outcome(cloud, result, started, before, api_faults), args.fault)
         if result.status != "SUCCEEDED":
             console.print(f"[red bold]Scoring {result.status}[/]: [bold]{result.error}[/]\n{result.cause}")
@@ -97,11 +98,10 @@ def score(args: argparse.Namespace) -> int:
             if hint:
                 console.print(hint)
             return 1
-        output = result.output["output"]
-        console.print(f"Scored with [bold]{result.output['model_package_arn']}[/]")
-        console.print(f"Output: [bold]{output}{data.name}.out[/]")
-        bucket, key = s3.split_uri(f"{output}{data.name}.out")
-        lines = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+        scored = scoring.result()
+        console.print(f"Scored with [bold]{scored.model_package_arn}[/]")
+        console.print(f"Output: [bold]{', '.join(scored.objects())}[/]")
+        lines = scored.lines()
         for line in lines[:SHOWN_LINES]:
             fields = line.split(",")  # the input row, then the prediction: show both ends
             console.print(f"  {','.join(fields[:3])},…,{','.join(fields[-3:])}" if len(fields) > 6 else f"  {line}")
