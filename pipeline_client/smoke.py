@@ -107,7 +107,8 @@ def _check_in_service(pipeline: Pipeline, name: str, *, ran: bool) -> None:
         described = pipeline.client("sagemaker").describe_endpoint(EndpointName=name)
     except ClientError as error:
         details = error.response.get("Error", {})
-        if "not found" in str(details.get("Message", "")).lower() or details.get("Code") == "ResourceNotFound":
+        # SageMaker says ValidationException: Could not find endpoint "arn:...".
+        if "could not find" in str(details.get("Message", "")).lower():
             raise SmokeFailed(f"smoke check failed: no endpoint {name} is deployed\nfix: {deploy}") from None
         raise SmokeFailed(
             f"smoke check failed: cannot describe endpoint {name}: {details.get('Code')}: {details.get('Message')}\n"
