@@ -52,6 +52,11 @@ def acknowledge_delivery_findings(stack: Stack, *, smoke_role: IConstruct, acces
         (f"AwsSolutions-IAM5[Resource::{CODEBUILD}:report-group/*]", ASSET_PROJECTS),
         ("AwsSolutions-IAM5[Resource::*]", DESCRIBE),
     )
+    for role in ("DockerRole", "FileRole"):
+        skip_checkov(
+            pipeline.node.find_child("Assets").node.find_child(role).node.find_child("DefaultPolicy"),
+            ("CKV_AWS_111", f"CDK Pipelines' asset role: {DESCRIBE}; it writes only through the bootstrap roles"),
+        )
     acknowledge(
         pipeline.node.find_child("UpdatePipeline"),
         ("AwsSolutions-IAM5[Resource::arn:*:iam::<AWS::AccountId>:role/*]", BOOTSTRAP),
