@@ -12,10 +12,9 @@ from aws_cdk import aws_codebuild as codebuild
 from constructs import IConstruct
 
 from stacks.checkov_skips import skip_checkov
+from stacks.delivery.nag_arns import account, arn_prefix
 from stacks.nag import acknowledge
 
-LOGS = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>"
-CODEBUILD = "arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>"
 ARTIFACTS = (
     "CDK Pipelines' artifact grants (S3 and KMS action groups) on the delivery's own artifact bucket and key only"
 )
@@ -34,6 +33,7 @@ CDK_INLINE = "CDK Pipelines creates one role per action with its own policy; man
 
 def acknowledge_delivery_findings(stack: Stack, *, smoke_role: IConstruct, access_logs: IConstruct) -> None:
     pipeline = stack.node.find_child("Pipeline")
+    logs, codebuild_arn = arn_prefix(stack, "logs"), arn_prefix(stack, "codebuild")
     artifacts = (
         *(
             (f"AwsSolutions-IAM5[Action::{action}]", ARTIFACTS)
@@ -44,12 +44,13 @@ def acknowledge_delivery_findings(stack: Stack, *, smoke_role: IConstruct, acces
         ("AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]", ARTIFACTS),
     )
     acknowledge(stack, ("NIST.800.53.R5-IAMNoInlinePolicy", CDK_INLINE))
-    acknowledge(pipeline, *artifacts, *_project_logs(stack))
-    acknowledge(smoke_role, *artifacts, *_project_logs(stack))
+    projects = _project_logs(stack, logs=logs, codebuild_arn=codebuild_arn)
+    acknowledge(pipeline, *artifacts, *projects)
+    acknowledge(smoke_role, *artifacts, *projects)
     acknowledge(
         pipeline.node.find_child("Assets"),
-        (f"AwsSolutions-IAM5[Resource::{LOGS}:log-group:/aws/codebuild/*]", ASSET_PROJECTS),
-        (f"AwsSolutions-IAM5[Resource::{CODEBUILD}:report-group/*]", ASSET_PROJECTS),
+        (f"AwsSolutions-IAM5[Resource::{logs}:log-group:/aws/codebuild/*]", ASSET_PROJECTS),
+        (f"AwsSolutions-IAM5[Resource::{codebuild_arn}:report-group/*]", ASSET_PROJECTS),
         ("AwsSolutions-IAM5[Resource::*]", DESCRIBE),
     )
     for role in ("DockerRole", "FileRole"):
@@ -59,7 +60,7 @@ def acknowledge_delivery_findings(stack: Stack, *, smoke_role: IConstruct, acces
         )
     acknowledge(
         pipeline.node.find_child("UpdatePipeline"),
-        ("AwsSolutions-IAM5[Resource::arn:*:iam::<AWS::AccountId>:role/*]", BOOTSTRAP),
+        (f"AwsSolutions-IAM5[Resource::arn:*:iam::{account(stack)}:role/*]", BOOTSTRAP),
         ("AwsSolutions-IAM5[Resource::*]", DESCRIBE),
     )
     acknowledge(
@@ -83,7 +84,7 @@ def acknowledge_delivery_findings(stack: Stack, *, smoke_role: IConstruct, acces
     )
 
 
-def _project_logs(stack: Stack) -> list[tuple[str, str]]:
+def _project_logs(stack: Stack, *, logs: str, codebuild_arn: str) -> list[tuple[str, str]]:
     """Each CodeBuild project's own log-group and report-group grants, named by the project's logical id."""
     findings = []
     for construct in stack.node.find_all():
@@ -91,11 +92,11 @@ def _project_logs(stack: Stack) -> list[tuple[str, str]]:
             project = stack.get_logical_id(construct)
             findings += [
                 (
-                    f"AwsSolutions-IAM5[Resource::{LOGS}:log-group:/aws/codebuild/<{project}>:*]",
+                    f"AwsSolutions-IAM5[Resource::{logs}:log-group:/aws/codebuild/<{project}>:*]",
                     PROJECT_LOGS,
                 ),
                 (
-                    f"AwsSolutions-IAM5[Resource::{CODEBUILD}:report-group/<{project}>-*]",
+                    f"AwsSolutions-IAM5[Resource::{codebuild_arn}:report-group/<{project}>-*]",
                     PROJECT_LOGS,
                 ),
             ]

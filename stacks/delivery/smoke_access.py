@@ -11,6 +11,7 @@ from __future__ import annotations
 from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 
+from stacks.delivery.nag_arns import arn_prefix
 from stacks.nag import acknowledge
 from stacks.pipeline_stage import PipelineStage
 
@@ -71,18 +72,14 @@ class SmokeAccessStack(Stack):
                 "upload_dataset writes a new key under datasets/ per upload",
             ),
             (
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-                f"{machine}:*]",
+                f"AwsSolutions-IAM5[Resource::{arn_prefix(self, 'states')}:execution:{machine}:*]",
                 "The executions of the pipeline's state machine only: execution names are made per run",
             ),
-            (
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
-                f"stack/{storage.stack_name}/*]",
-                "A stack ARN ends in the id CloudFormation gives it; the name is fixed",
-            ),
-            (
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
-                f"stack/{pipeline.stack_name}/*]",
-                "A stack ARN ends in the id CloudFormation gives it; the name is fixed",
+            *(
+                (
+                    f"AwsSolutions-IAM5[Resource::{arn_prefix(self, 'cloudformation')}:stack/{stack.stack_name}/*]",
+                    "A stack ARN ends in the id CloudFormation gives it; the name is fixed",
+                )
+                for stack in (storage, pipeline)
             ),
         )
