@@ -15,6 +15,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -81,8 +82,9 @@ class DeliveryStack(Stack):
             retention=log_retention(delivery.log_retention_days),
             removal_policy=retain,
         )
+        # A full clone (a Git work tree in CodeBuild): the suite archives HEAD to synthesize the committed app.
         self.source = pipelines.CodePipelineSource.connection(
-            repository, delivery.branch, connection_arn=connection_arn
+            repository, delivery.branch, connection_arn=connection_arn, code_build_clone_output=True
         )
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -127,8 +129,27 @@ class DeliveryStack(Stack):
         )
         self.pipeline.add_stage(self.prod, pre=[approval])
         self.pipeline.build_pipeline()
+        self._use_connection_under_its_prefix(connection_arn, repository, smoke_check_role)
         self._notify_failed_stages()
         acknowledge_delivery_findings(self, smoke_role=smoke_check_role, access_logs=access_logs)
+
+    def _use_connection_under_its_prefix(self, connection_arn: str, repository: str, smoke: iam.IRole) -> None:
+        """CDK grants codestar-connections:UseConnection; IAM wants the prefix of the connection's ARN, which is
+        codeconnections for connections made since the 2024 rename (the Developer Tools guide, "Connections
+        rename")."""
+        if ":codeconnections:" not in connection_arn:
+            return
+        pipeline = self.pipeline.node.find_child("Pipeline")
+        source_action = repository.replace("/", "_")  # CDK Pipelines names the source action after the repository
+        users = [
+            pipeline.node.find_child("Source").node.find_child(source_action).node.find_child("CodePipelineActionRole"),
+            pipeline.node.find_child("Build").node.find_child("Synth").node.find_child("CdkBuildProject").role,
+            smoke,
+        ]
+        for role in users:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["codeconnections:UseConnection"], resources=[connection_arn])
+            )
 
     def _notify_failed_stages(self) -> None:
         pipeline = self.pipeline.pipeline

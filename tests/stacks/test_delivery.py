@@ -56,7 +56,21 @@ def test_the_source_is_a_codeconnections_connection_to_the_configured_branch(del
         "ConnectionArn": EXAMPLE["connection_arn"],
         "FullRepositoryId": EXAMPLE["repository"],
         "BranchName": EXAMPLE["branch"],
+        # A full clone, not a zip of the files: `make test` archives HEAD (tests/pipeline_client/committed_app.py).
+        "OutputArtifactFormat": "CODEBUILD_CLONE_REF",
     }
+    # IAM matches the action's service prefix to the connection ARN's: CDK grants codestar-connections only.
+    users = {
+        name: policy["Properties"]["PolicyDocument"]["Statement"]
+        for name, policy in delivery.resources("AWS::IAM::Policy").items()
+        if "codestar-connections:UseConnection" in json.dumps(policy)
+    }
+    assert len(users) == 3  # the source action, the synth project and the smoke check (both clone the repository)
+    for statements in users.values():
+        assert any(
+            "codeconnections:UseConnection" in s["Action"] and s["Resource"] == EXAMPLE["connection_arn"]
+            for s in statements
+        )
 
 
 def test_the_synth_step_runs_make_test_then_the_synthesis(delivery: DeliveryApp) -> None:
