@@ -28,6 +28,10 @@ SAMPLE_ROWS = 5  # rows sent to the endpoint
 class SmokeFailed(PipelineError):
     """The smoke check did not pass; the message names what failed and what to do."""
 
+    def __init__(self, message: str, *, execution_arn: str | None = None):
+        super().__init__(message)
+        self.execution_arn = execution_arn  # the run it started, if any
+
 
 @dataclass(frozen=True)
 class SmokeResult:
@@ -64,7 +68,14 @@ def smoke_check(
         try:
             result = run.wait(progress=progress, timeout_seconds=timeout_seconds)
         except RunFailed as failed:
-            raise SmokeFailed(f"smoke check failed: {failed}") from None
+            raise SmokeFailed(f"smoke check failed: {failed}", execution_arn=run.execution_arn) from None
+        except PipelineError:  # still running at the deadline
+            raise SmokeFailed(
+                f"smoke check failed: run {run.name} is still RUNNING after {timeout_seconds:.0f} s\n"
+                "fix: raise --timeout-minutes (smoke_timeout_minutes in config/delivery/pipeline.json), or see why "
+                "the run is slow in its execution history",
+                execution_arn=run.execution_arn,
+            ) from None
         if result.decision is None or result.decision.outcome != "DEPLOYED":
             raise SmokeFailed(
                 f"smoke check failed: run {run.name} deployed no endpoint: {result.decision or result.output}\n"

@@ -51,6 +51,16 @@ def test_the_endpoint_url_goes_with_the_aws_backend(capsys: pytest.CaptureFixtur
     assert "--endpoint-url goes with --backend aws" in capsys.readouterr().err
 
 
+def test_a_run_that_outlasts_the_timeout_says_which_setting_to_raise(tmp_path: Path, cdk_out: Path) -> None:
+    with LocalPipeline(state_dir=tmp_path / "state", cdk_out=cdk_out) as pipeline:
+        with pytest.raises(SmokeFailed) as raised:
+            smoke_check(pipeline, timeout_seconds=0, expected={}, progress=None)
+        assert raised.value.execution_arn.startswith("arn:aws:states:")  # closing the local cloud ends it
+    message = str(raised.value)
+    assert message.startswith("smoke check failed: run ") and " is still RUNNING after 0 s\n" in message
+    assert "fix: raise --timeout-minutes (smoke_timeout_minutes in config/delivery/pipeline.json)" in message
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_check_passes_on_a_deployed_endpoint_then_fails_on_its_errors(tmp_path: Path, cdk_out: Path) -> None:
