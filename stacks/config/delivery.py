@@ -47,7 +47,8 @@ class DeliveryConfig(_Section):
     branch: str = "main"
     notification_email: str | None = None  # approvals needed and failed stages
     log_retention_days: int = 365
-    # The smoke check's run (processing, one training job, a serverless endpoint) plus the deployment's wait.
+    # How long the smoke check's run may take (processing, one training job, a serverless endpoint's deployment);
+    # its CodeBuild project gets `make setup`'s time on top.
     smoke_timeout_minutes: int = Field(60, ge=10, le=480)
     synth_timeout_minutes: int = Field(60, ge=10, le=480)  # `make test`, then the synthesis
 

@@ -17,6 +17,7 @@ from stacks.delivery.smoke_access import SMOKE_CODEBUILD_ROLE, SmokeAccessStack,
 from stacks.pipeline_stage import PipelineStage
 
 SMOKE_COMMAND = "python -m pipeline_client smoke --env {env}"
+SETUP_MINUTES = 15  # `make setup` in a fresh CodeBuild container, before the run's own time starts
 
 
 def smoke_role(scope: Construct, *, environments: list[AppConfig]) -> iam.Role:
@@ -53,7 +54,7 @@ def smoke_step(
         "SmokeCheck",
         input=source,
         role=role,
-        timeout=Duration.minutes(minutes),
+        timeout=Duration.minutes(minutes + SETUP_MINUTES),
         env=region,
         env_from_cfn_outputs={
             "SMOKE_ROLE_ARN": access.role_output,
@@ -65,7 +66,7 @@ def smoke_step(
             # credential_source: CodeBuild's container credentials; botocore renews the assumed role's itself.
             'aws configure set profile.smoke.role_arn "$SMOKE_ROLE_ARN"',
             "aws configure set profile.smoke.credential_source EcsContainer",
-            f"AWS_PROFILE=smoke .venv/bin/{SMOKE_COMMAND.format(env=config.environment)}",
+            f"AWS_PROFILE=smoke .venv/bin/{SMOKE_COMMAND.format(env=config.environment)} --timeout-minutes {minutes}",
         ],
     )
 

@@ -102,7 +102,8 @@ def test_the_dev_stage_is_deployed_then_smoke_checked_with_its_own_outputs(deliv
         "SMOKE_ENDPOINT_NAME": f"#{{{pipeline}.EndpointName}}",
     }
     commands = _buildspec(_project(delivery, smoke))["phases"]["build"]["commands"]
-    assert commands[-1] == "AWS_PROFILE=smoke .venv/bin/python -m pipeline_client smoke --env dev"
+    assert commands[-1] == "AWS_PROFILE=smoke .venv/bin/python -m pipeline_client smoke --env dev --timeout-minutes 60"
+    assert _project(delivery, smoke)["TimeoutInMinutes"] == 60 + 15  # and `make setup` before it
 
 
 def test_a_person_approves_with_a_notification_before_any_prod_deployment(delivery: DeliveryApp) -> None:
