@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from stacks.config import AppConfig, load_config
-from stacks.config.delivery import DeliveryConfig, load_delivery_config
+from stacks.config import AppConfig, ConfigError, load_config
+from stacks.config.delivery import PREFIX, DeliveryConfig, load_delivery_config
 from stacks.delivery.delivery_stack import DeliveryStack
 from stacks.nag import add_policy_gates
 
@@ -27,6 +27,14 @@ def build_delivery(app: cdk.App, delivery: DeliveryConfig, environments: dict[st
     missing = set(PROMOTED) - set(environments)
     if missing:
         raise ValueError(f"the delivery pipeline promotes dev to prod: give both configurations, missing {missing}")
+    for env in PROMOTED:
+        config = environments[env]
+        if config.account and delivery.account is None:
+            # Another account's bootstrap roles trust a named account (cdk bootstrap --trust), not "wherever".
+            raise ConfigError(
+                f"{PREFIX}: config/{env}.json deploys {env} to account {config.account}, so the pipeline needs its "
+                "own account too: set account and region (the tooling account)"
+            )
     stack = DeliveryStack(app, DELIVERY_STACK, delivery=delivery, environments=environments)
     add_policy_gates(app)  # the stages inside carry their own gates (stacks/pipeline_stage.py)
     return stack

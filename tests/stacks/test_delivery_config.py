@@ -83,3 +83,21 @@ def test_the_app_refuses_a_delivery_synth_without_a_connection_in_one_line(tmp_p
     assert done.returncode == 2
     assert done.stderr.startswith("error: invalid delivery configuration (config/delivery/pipeline.json): ")
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_stages_in_their_own_accounts_need_a_tooling_account() -> None:
+    import aws_cdk as cdk
+
+    from stacks.config import load_config
+    from stacks.delivery.app import build_delivery
+
+    environments = {
+        "dev": load_config("dev", {"account": "222222222222", "region": "eu-west-1"}),
+        "prod": load_config("prod"),
+    }
+    with pytest.raises(ConfigError) as raised:
+        build_delivery(cdk.App(), delivery_config(), environments)
+    assert str(raised.value) == (
+        "invalid delivery configuration (config/delivery/pipeline.json): config/dev.json deploys dev to account "
+        "222222222222, so the pipeline needs its own account too: set account and region (the tooling account)"
+    )
