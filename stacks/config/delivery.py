@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -51,6 +51,11 @@ class DeliveryConfig(_Section):
     # its CodeBuild project gets `make setup`'s time on top.
     smoke_timeout_minutes: int = Field(60, ge=10, le=480)
     synth_timeout_minutes: int = Field(60, ge=10, le=480)  # `make test`, then the synthesis
+    # CodeBuild's size for every step: `make test` runs the suite on 2 workers (BUILD_GENERAL1_<size>).
+    build_compute_type: Literal["SMALL", "MEDIUM", "LARGE", "X2_LARGE"] = "MEDIUM"
+    # The artifact and access-log buckets: each execution's artifacts are rebuilt by the next one.
+    noncurrent_version_expiration_days: int = Field(30, ge=1, le=3650)
+    incomplete_upload_expiration_days: int = Field(7, ge=1, le=365)
 
     @field_validator("account")
     @classmethod

@@ -60,16 +60,16 @@ class DeliveryStack(Stack):
             self,
             "AccessLogs",
             removal_policy=retain,
-            noncurrent_version_expiration_days=30,
-            incomplete_upload_expiration_days=7,
+            noncurrent_version_expiration_days=delivery.noncurrent_version_expiration_days,
+            incomplete_upload_expiration_days=delivery.incomplete_upload_expiration_days,
             current_version_expiration_days=delivery.log_retention_days,
         )
         self.artifacts = SecureBucket(
             self,
             "Artifacts",
             removal_policy=retain,
-            noncurrent_version_expiration_days=30,
-            incomplete_upload_expiration_days=7,
+            noncurrent_version_expiration_days=delivery.noncurrent_version_expiration_days,
+            incomplete_upload_expiration_days=delivery.incomplete_upload_expiration_days,
             encryption_key=self.key,
             access_logs_bucket=access_logs.bucket,
             access_logs_prefix="artifacts/",
@@ -104,7 +104,8 @@ class DeliveryStack(Stack):
             ),
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(
-                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                    compute_type=codebuild.ComputeType[delivery.build_compute_type],
                 ),
                 logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=build_logs)),
             ),
