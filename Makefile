@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -102,6 +102,12 @@ image: ## Build the training/inference image (needs a Docker engine; cdk deploy 
 format: setup ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+synth-delivery: setup ## Synthesize the delivery pipeline (config/delivery/pipeline.json) with its dev and prod stages
+	cdk synth --quiet -c delivery=true '**'
+
+deploy-delivery: setup ## Deploy the delivery pipeline into the tooling account, once (docs/delivery.md)
+	cdk deploy -c delivery=true --require-approval broadening Delivery
 
 diff: setup ## Compare ENV's stacks with what is deployed (needs AWS credentials)
 	cdk diff -c env=$(ENV) 'SageMakerPipeline-$(ENV)/*'

@@ -14,10 +14,19 @@ import aws_cdk as cdk
 
 from stacks.app_builder import build_app
 from stacks.config import ConfigError, known_environments, load_config
+from stacks.delivery.app import build_delivery_from_files, delivery_requested
 
 
 def main() -> None:
     app = cdk.App()
+    if delivery_requested(app):  # -c delivery=true: the delivery pipeline, its stages inside (docs/delivery.md)
+        try:
+            build_delivery_from_files(app)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        app.synth()
+        return
     requested = str(app.node.try_get_context("env") or "dev")
     environments = known_environments() if requested == "all" else [e.strip() for e in requested.split(",")]
     overrides = {
