@@ -21,7 +21,7 @@ from constructs import Construct
 
 from stacks.components.encryption_key import EncryptionKey
 from stacks.components.failure_alerts import NotificationTopic
-from stacks.components.log_retention import log_retention
+from stacks.support.log_retention import log_retention
 from stacks.components.secure_bucket import SecureBucket
 from stacks.config import AppConfig
 from stacks.config.delivery import DeliveryConfig
