@@ -29,7 +29,7 @@ def local(tmp_path: Path, cdk_out: Path):
 
 def test_describe_names_what_the_local_runner_deployed(local: LocalPipeline, cdk_out: Path) -> None:
     described = local.describe()
-    runner = RunnerPipeline.find(Assembly.load(cdk_out), env="dev")
+    runner = RunnerPipeline.find(Assembly.load(cdk_out, stage="SageMakerPipeline-dev"), env="dev")
     assert (described.data_bucket, described.endpoint_name) == (runner.data_bucket(), runner.endpoint_name())
     assert described.artifacts_bucket == runner.function_env()["ARTIFACTS_BUCKET"]
     sfn = local.client("stepfunctions")
