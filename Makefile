@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery bench-synth
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ destroy: setup ## Delete ENV's stacks (needs AWS credentials); retained resource
 
 bench-local: setup ## Wall time of each state of the default local run (tuning 8 jobs, 2 at a time)
 	$(PY) -m local_runner bench
+
+bench-synth: setup ## Synthesis time: make synth ENV=all against an empty CDK app, best of 3, in turn
+	$(PY) bench/synth.py --repeat 3 --env all
 
 test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)  # loadgroup: the local cloud clients share one server

@@ -17,6 +17,8 @@ ENVIRONMENTS = ("dev", "prod")
 os.environ["PATH"] = f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.shared_build import built_once  # noqa: E402
+
 
 @dataclass(frozen=True)
 class SynthesizedApp:
@@ -52,9 +54,26 @@ def synthesize(environment: str, outdir: Path, config=None) -> SynthesizedApp:
     return SynthesizedApp(environment, outdir, templates, names, Path(assembly.directory))
 
 
+def _synthesized_once(tmp_path_factory: pytest.TempPathFactory, environment: str) -> SynthesizedApp:
+    """The working tree's `environment`, synthesized by the first worker that asks; the others read its files."""
+
+    def build(directory: Path) -> None:
+        app = synthesize(environment, directory / "cdk.out")
+        index = {"stack_names": app.stack_names, "stage_dir": app.stage_dir.name}
+        (directory / "index.json").write_text(json.dumps(index))
+
+    directory = built_once(tmp_path_factory, f"cdk-{environment}", build)
+    index = json.loads((directory / "index.json").read_text())
+    outdir = directory / "cdk.out"
+    stage_dir = outdir / index["stage_dir"]
+    names = index["stack_names"]
+    templates = {role: json.loads((stage_dir / f"{name}.template.json").read_text()) for role, name in names.items()}
+    return SynthesizedApp(environment, outdir, templates, names, stage_dir)
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedApp]:
-    return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVIRONMENTS}
+    return {env: _synthesized_once(tmp_path_factory, env) for env in ENVIRONMENTS}
 
 
 @pytest.fixture(scope="session")

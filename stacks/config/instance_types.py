@@ -5,13 +5,19 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
+import botocore.model
 import botocore.session
 
 
 @cache
+def _service_model() -> botocore.model.ServiceModel:
+    """Parsed once per process: each new session would parse the whole SageMaker model again."""
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@cache
 def _enum(shape_name: str) -> frozenset[str]:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for(shape_name).enum)
+    return frozenset(_service_model().shape_for(shape_name).enum)
 
 
 def nearest(value: str, allowed: list[str] | frozenset[str], n: int = 4) -> list[str]:

@@ -21,7 +21,6 @@ from constructs import Construct
 
 from stacks.components.encryption_key import EncryptionKey
 from stacks.components.failure_alerts import NotificationTopic
-from stacks.support.log_retention import log_retention
 from stacks.components.secure_bucket import SecureBucket
 from stacks.config import AppConfig
 from stacks.config.delivery import DeliveryConfig
@@ -30,6 +29,7 @@ from stacks.delivery.delivery_nag import acknowledge_delivery_findings
 from stacks.delivery.smoke_access import SmokeAccessStack
 from stacks.delivery.smoke_step import smoke_role, smoke_step
 from stacks.pipeline_stage import PipelineStage
+from stacks.support.log_retention import log_retention
 
 PIPELINE_NAME = "ml-pipeline-delivery"
 TEST_COMMAND = "make test"  # the README's

@@ -12,7 +12,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from fixture_assembly import write_assembly  # noqa: E402
-from pipeline_harness import pipeline_assembly, run, snapshot  # noqa: E402, F401  (fixtures shared by all modules)
+from pipeline_harness import pipeline_assembly, prod_assembly, run, snapshot  # noqa: E402, F401  (fixtures shared by all modules)
 
 from local_runner import Assembly, Faults, LocalCloud, s3  # noqa: E402
 from local_runner.dataset import default_dataset  # noqa: E402

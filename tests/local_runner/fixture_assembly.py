@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_build import built_once
 from training_code.metrics import METRIC_DEFINITIONS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -412,12 +413,16 @@ MODEL_URI = "s3://fixture-models/artifact/model.tar.gz"
 
 @pytest.fixture(scope="module", name="model_artifact")
 def model_artifact_fixture(tmp_path_factory, dataset) -> bytes:
-    """model.tar.gz of a logistic regression on the breast-cancer data, trained once per module."""
+    """model.tar.gz of a logistic regression on the breast-cancer data, trained once per test run and shared by
+    every module and worker: the hosting and transform tests that use it are not about the model."""
     from local_runner import LocalCloud, s3
 
-    with LocalCloud(tmp_path_factory.mktemp("train"), persist=False) as cloud:
-        bucket, key = s3.split_uri(train_model(cloud, dataset))
-        return s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    def train(directory: Path) -> None:
+        with LocalCloud(directory / "state", persist=False) as cloud:
+            bucket, key = s3.split_uri(train_model(cloud, dataset))
+            (directory / "model.tar.gz").write_bytes(s3.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    return (built_once(tmp_path_factory, "fixture-model", train) / "model.tar.gz").read_bytes()
 
 
 @pytest.fixture(name="model_cloud")

@@ -1,47 +1,37 @@
-"""The synthesized pipeline, ready to run: HEAD synthesized once per session, a fresh local cloud per test.
+"""The synthesized pipeline, ready to run: HEAD synthesized once per test run, a fresh local cloud per test.
 
-Its fixtures are registered in conftest.py, so every test module shares one synthesis per worker."""
+Its fixtures are registered in conftest.py; the tree and its synthesis (both stages) are built once and shared
+by every worker (tests/pipeline_client/committed_app.py)."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import subprocess
-import tarfile
 from pathlib import Path
 
 import boto3
 import pytest
 
 from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import REPO_ROOT, synth
 from pipeline_client import Resources, RunOptions
 from pipeline_client.deployment import read_resources
+from tests.pipeline_client.committed_app import committed_assembly, committed_tree
 
 
 @pytest.fixture(scope="session")
 def snapshot(tmp_path_factory) -> Path:
     """The committed tree (HEAD): engineers share this working tree, and their edits in progress must not
     change what these tests synthesize and run. `LOCAL_RUNNER_TEST_TREE=worktree` tests the working tree."""
-    if not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists():
-        pytest.skip("the CDK CLI is not installed (make setup)")
-    if os.environ.get("LOCAL_RUNNER_TEST_TREE") == "worktree":
-        return REPO_ROOT
-    root = tmp_path_factory.mktemp("head")
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(root, filter="data")
-    for shared in ("node_modules", ".venv"):
-        (root / shared).symlink_to(REPO_ROOT / shared)
-    return root
+    return committed_tree(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def pipeline_assembly(tmp_path_factory, snapshot) -> Assembly:
-    out = tmp_path_factory.mktemp("synth") / "cdk.out"
-    synth(out, repo=snapshot)
-    return Assembly.load(out)
+    return committed_assembly(tmp_path_factory, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_assembly(tmp_path_factory, snapshot) -> Assembly:
+    return committed_assembly(tmp_path_factory, "prod")
 
 
 def execution_input(data_uri: str, extra: dict | None = None, **options) -> dict:

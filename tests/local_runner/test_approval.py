@@ -9,18 +9,10 @@ import boto3
 import pytest
 from pipeline_harness import execution_input, stack_resources
 
-from local_runner import Assembly, LocalCloud, s3
+from local_runner import LocalCloud, s3
 from local_runner.events import LocalEventBus, Rule, Target, matches
-from local_runner.pipeline import synth
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prod_assembly(tmp_path_factory, snapshot) -> Assembly:
-    out = tmp_path_factory.mktemp("prod") / "cdk.out"
-    synth(out, env="prod", repo=snapshot)
-    return Assembly.load(out)
 
 
 def _approval_arn(cloud: LocalCloud) -> str:

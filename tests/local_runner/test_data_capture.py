@@ -14,8 +14,7 @@ import pytest
 from fixture_assembly import MODEL_URI, model_artifact_fixture, model_cloud_fixture, wait_for  # noqa: F401  (fixtures)
 from pipeline_harness import stack_resources
 
-from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import synth
+from local_runner import LocalCloud, s3
 from local_runner.sagemaker import capture
 
 pytestmark = pytest.mark.slow
@@ -206,13 +205,6 @@ def test_encoding_and_destination_rules():
     assert capture.destination("https://s3.us-east-1.amazonaws.com/bucket/a") == ("bucket", "a")
     assert capture.summary(None) is None
     assert capture.summary(_data_capture(header=None))["KmsKeyId"] == ""
-
-
-@pytest.fixture(scope="module")
-def prod_assembly(tmp_path_factory, snapshot) -> Assembly:
-    out = tmp_path_factory.mktemp("prod") / "cdk.out"
-    synth(out, env="prod", repo=snapshot)
-    return Assembly.load(out)
 
 
 def test_the_approved_prod_endpoint_captures_to_the_artifacts_bucket(tmp_path, prod_assembly, model_artifact, snapshot):

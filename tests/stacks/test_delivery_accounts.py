@@ -1,7 +1,7 @@
 """The delivery pipeline across three accounts (tooling 111111111111, dev 222222222222, prod 333333333333).
 
 With accounts in the configuration, CDK renders literal ARNs, so the acknowledgments must follow. Known, outside
-the delivery stack: the stages' own acknowledgments (next to their constructs, stacks/support/nag_reasons.py) are written for an
+the delivery stack: the stages' own acknowledgments (stacks/support/nag_reasons.py) are written for an
 environment-agnostic synth, so `make synth ENV=prod -c account=... -c region=...` fails cdk-nag without any
 delivery pipeline; this test pins that every other construct is clean, and the cross-account wiring."""
 

@@ -83,3 +83,33 @@ def test_an_unacknowledged_finding_fails_synthesis(tmp_path, missing: str) -> No
 
 def test_granular_acknowledgments_let_synthesis_pass(tmp_path) -> None:
     _app_with_unlogged_bucket(tmp_path, PROBE_FINDINGS).synth()
+
+
+def test_each_stage_gate_checks_its_own_stage_once(tmp_path) -> None:
+    """CDK hands every validation plugin the whole app: gates on two stages must still report each finding
+    once, from the gate of the stage it is in (not once per stage of the app)."""
+    app = cdk.App(outdir=str(tmp_path))
+    for name in ("One", "Two"):
+        stage = cdk.Stage(app, name)
+        stack = cdk.Stack(stage, "Probe")
+        probe = SecureBucket(
+            stack,
+            "Unlogged",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            noncurrent_version_expiration_days=1,
+            incomplete_upload_expiration_days=1,
+            encryption_key=kms.Key(stack, "Key", enable_key_rotation=True),
+        )
+        acknowledge(probe, *((finding, "probe of the gate") for finding in PROBE_FINDINGS[1:]))
+        add_policy_gates(stage)
+    with pytest.raises(Exception, match=PROBE_FINDINGS[0]):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    found = [
+        resource["constructPath"]
+        for plugin in report["pluginReports"]
+        for violation in plugin.get("violations", [])
+        if violation["ruleName"].endswith(PROBE_FINDINGS[0])
+        for resource in violation["violatingConstructs"]
+    ]
+    assert sorted(found) == ["One/Probe/Unlogged/Bucket/Resource", "Two/Probe/Unlogged/Bucket/Resource"]

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -38,14 +40,21 @@ RETRY_POLICY = (
 )
 
 
+@cache
+def _seconds(value: int) -> Duration:
+    """One Duration per distinct value: each is a round trip to jsii's Node process, and every task takes
+    these same three retries."""
+    return Duration.seconds(value)
+
+
 def add_retries(state: sfn.TaskStateBase | sfn.CustomState) -> None:
     """Transient errors: short backoff; the ambiguous SageMaker name: twice; capacity: a long schedule."""
     for errors, interval, attempts, backoff, longest in RETRY_POLICY:
         state.add_retry(
             errors=errors,
-            interval=Duration.seconds(interval),
+            interval=_seconds(interval),
             max_attempts=attempts,
             backoff_rate=backoff,
-            max_delay=Duration.seconds(longest) if longest else None,
+            max_delay=_seconds(longest) if longest else None,
             jitter_strategy=sfn.JitterType.FULL,
         )
