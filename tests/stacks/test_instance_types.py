@@ -5,7 +5,7 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from stacks import instance_types
+from stacks.config import instance_types
 
 
 def test_checking_every_kind_loads_the_service_model_once(monkeypatch: pytest.MonkeyPatch) -> None:
