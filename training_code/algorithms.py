@@ -32,6 +32,8 @@ class Trainer:
 
     epochs = 1
     iterative = False
+    #: hosts training together (train.py sets it); only the DISTRIBUTED_ALGORITHMS see more than one
+    hosts = 1
 
     def __init__(self, algorithm: str, hp: dict, n_cpus: int = 1):
         self.algorithm = algorithm
@@ -67,7 +69,12 @@ class Trainer:
             x = step.fit_transform(x)
         y = None
         if self.task == CLASSIFICATION:
-            self.classes = np.unique(labels)
+            if self.hosts > 1:  # every host must encode the labels alike, whatever its share holds
+                from .collective import union
+
+                self.classes = union(labels)
+            else:
+                self.classes = np.unique(labels)
             if len(self.classes) < 2:
                 raise UserError(f"classification needs at least 2 classes in the label column, found "
                                 f"{len(self.classes)} ({self.classes[:1].tolist()}); check the label column "
