@@ -18,7 +18,7 @@ from ..faults import Faults
 from ..permissions import Principal, acting_as
 from ..template import ACCOUNT, REGION
 from ..validation import ServiceError, operation_model, shape_response, validate_request
-from . import endpoints, jobs, prerequisites
+from . import endpoints, hosts, jobs, multihost, prerequisites
 from .alarms import CloudWatch
 from .bluegreen import BlueGreen
 from .capture import DataCapture
@@ -408,10 +408,13 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
             interrupt_after = self.faults.training_interruption(name)
             if interrupt_after:
                 jobs.interrupt_after_checkpoints(base / "checkpoints", process, interrupt_after)
-            outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+            count = hosts.instance_count(record.get("ResourceConfig"))
+            host_status = lambda status: self.store.update("training_jobs", name, LocalHostStatus=status)  # noqa: E731
+            run = (cmd, base, self.code_dir, environment, base / "job.log", process, runtime, count, host_status)
+            outcome = multihost.run(*run)
             if process.interrupted.is_set() and not outcome.stopped:
                 base = self._restart_after_interruption(name, record, base)
-                outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+                outcome = multihost.run(*run)
             metrics = jobs.final_metrics(outcome.log, spec.get("MetricDefinitions", []))
             now = time.time()
             metric_list = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in metrics.items()]
