@@ -19,8 +19,6 @@ from .errors import UserError
 #: The port SageMaker's XGBoost container gives its tracker (distributed.py); any free port would do on AWS.
 TRACKER_PORT = 9099
 ADDRESSES_ENV = "TRAINING_HOST_ADDRESSES"
-#: Algorithms with a distributed engine (XGBoost's collective); the others refuse more than one host.
-DISTRIBUTED_ALGORITHMS = ("xgboost",)
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,8 @@ class Cluster:
     current_host: str = "algo-1"
     hosts: tuple[str, ...] = ("algo-1",)
     addresses: dict[str, str] = field(default_factory=dict)
+    #: resourceconfig.json's current_instance_type (SageMaker writes it), for the instance's memory
+    instance_type: str | None = None
 
     @property
     def size(self) -> int:
@@ -69,6 +69,7 @@ def read(config_dir: Path) -> Cluster:
         if not isinstance(raw, dict):
             raise UserError(f"{source} must be a JSON object with current_host and hosts")
         hosts, current = raw.get("hosts", ["algo-1"]), raw.get("current_host", "algo-1")
+        instance_type = raw.get("current_instance_type")
     elif os.environ.get("SM_HOSTS"):
         source = "SM_HOSTS"
         try:
@@ -76,13 +77,14 @@ def read(config_dir: Path) -> Cluster:
         except ValueError:
             raise UserError('SM_HOSTS must be a JSON list of host names such as ["algo-1", "algo-2"]') from None
         current = os.environ.get("SM_CURRENT_HOST", "algo-1")
+        instance_type = os.environ.get("SM_CURRENT_INSTANCE_TYPE")
     else:
         return Cluster()
     hosts = _strings(hosts, source, "hosts")
     if current not in hosts:
         raise UserError(f"{source}: current_host {current!r} is not one of hosts {hosts}")
     # SageMaker's XGBoost container sorts the hosts, so rank 0 (the tracker) is the same on every host
-    return Cluster(current, tuple(sorted(hosts)), _addresses())
+    return Cluster(current, tuple(sorted(hosts)), _addresses(), instance_type)
 
 
 def _addresses() -> dict[str, str]:
@@ -102,9 +104,8 @@ def _addresses() -> dict[str, str]:
 
 def refuse_single_host_only(algorithm: str, hosts: int) -> None:
     """More than one host for an algorithm without a distributed engine would train N models and pay for N."""
-    if hosts > 1 and algorithm not in DISTRIBUTED_ALGORITHMS:
-        raise UserError(
-            f"algorithm {algorithm!r} trains on one instance only, but the job has {hosts} "
-            f"(InstanceCount); set InstanceCount to 1, or pick an algorithm that distributes: "
-            f"{', '.join(DISTRIBUTED_ALGORITHMS)}"
-        )
+    from .catalog import single_instance_refusal
+
+    reason = single_instance_refusal(algorithm, hosts)
+    if reason:
+        raise UserError(reason)

@@ -8,7 +8,9 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from . import cluster as cluster_config
 from . import hyperparameters as hyperparameter_parsing
@@ -35,12 +37,23 @@ def _content_type(config: dict, channel: str) -> str | None:
     return (config.get(channel) or {}).get("ContentType")
 
 
-def _load_data(paths: TrainingPaths, cluster: cluster_config.Cluster):
+def _load_data(paths: TrainingPaths, cluster: cluster_config.Cluster, stream: bool = False, seed: int = 0):
+    """(train, validation): train in memory (data.Dataset) or, streamed, scanned once (streaming.Scan);
+    validation, when there is one, in memory."""
     from .data import load_channel
 
     config = paths.input_data_config()
-    train = load_channel(paths.channel_dir("train"), "train", _content_type(config, "train"))
-    train = _host_share(train, config, cluster)
+    distribution = (config.get("train") or {}).get("S3DistributionType", "FullyReplicated")
+    if stream:
+        from . import streaming
+
+        # a FullyReplicated channel on N hosts: each host its every N-th row (see _host_share)
+        share = (0, 1) if distribution == "ShardedByS3Key" else (cluster.rank, cluster.size)
+        train = streaming.scan(paths.channel_dir("train"), "train", _content_type(config, "train"),
+                               TRAIN_METRIC_SAMPLE, seed, share)
+    else:
+        train = load_channel(paths.channel_dir("train"), "train", _content_type(config, "train"))
+        train = _host_share(train, config, cluster)
     validation = None
     vdir = paths.channel_dir("validation")
     if "validation" in config or (vdir.is_dir() and any(vdir.iterdir())):
@@ -80,7 +93,8 @@ def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
     return values
 
 
-def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop: StopFlag, hosts: int = 1):
+def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop: StopFlag, hosts: int = 1,
+         cache_dir=None):
     import numpy as np
 
     from . import checkpoint
@@ -89,9 +103,14 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
 
     trainer = make_trainer(algorithm, hp, num_cpus())
     trainer.hosts = hosts
-    x, y = trainer.prepare(train.features, train.labels)
+    streamed = cache_dir is not None
+    if streamed:
+        x, y = trainer.prepare_streamed(train, cache_dir)
+        print(f"train: streamed from external memory ({train.rows} rows, pages cached in {cache_dir})", flush=True)
+    else:
+        x, y = trainer.prepare(train.features, train.labels)
     sample = slice(None)
-    if train.rows > TRAIN_METRIC_SAMPLE:
+    if train.rows > TRAIN_METRIC_SAMPLE and not streamed:  # a streamed channel's features are a sample already
         sample = np.random.default_rng(hp["seed"]).choice(train.rows, TRAIN_METRIC_SAMPLE, replace=False)
     train_x = train.features[sample]
     train_y = None if train.labels is None else train.labels[sample]
@@ -106,6 +125,8 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
     start = 0
     if state is not None:
         trainer, start = state["trainer"], state["epoch"] + 1
+        if streamed:
+            trainer.streamed = (train.source, cache_dir)
         rng.bit_generator.state = state["rng"]
     log.info("checkpoints in %s: %s", paths.checkpoint_dir, note)
     print(f"checkpoint: {note}", flush=True)
@@ -150,15 +171,24 @@ def _train(paths: TrainingPaths, stop: StopFlag) -> dict:
 
 
 def _train_on(paths: TrainingPaths, stop: StopFlag, algorithm: str, hp: dict, cluster) -> dict:
+    from . import memory_plan, streaming
+
+    stream = memory_plan.streams(algorithm, hp, streaming.channel_bytes(paths.channel_dir("train"), "train"),
+                                 cluster.instance_type)
+    with tempfile.TemporaryDirectory(prefix="xgboost-pages-") as pages:
+        return _train_with(paths, stop, algorithm, hp, cluster, Path(pages) if stream else None)
+
+
+def _train_with(paths: TrainingPaths, stop: StopFlag, algorithm: str, hp: dict, cluster, cache_dir) -> dict:
     from . import model_io
     from .collective import total
 
-    train, validation = _load_data(paths, cluster)
+    train, validation = _load_data(paths, cluster, cache_dir is not None, hp["seed"])
     print(f"train: {train.rows} rows x {train.features.shape[1]} features from {len(train.files)} file(s)"
           + (f"; validation: {validation.rows} rows" if validation is not None else "; no validation channel"),
           flush=True)
     started = time.time()
-    trainer, values = _fit(paths, algorithm, hp, train, validation, stop, cluster.size)
+    trainer, values = _fit(paths, algorithm, hp, train, validation, stop, cluster.size, cache_dir)
     print(format_metric_line(values), flush=True)
     model = trainer.model()
     metadata = {
