@@ -30,13 +30,23 @@ def tree(base: Path, index: int) -> Path:
     return base if index == 0 else base / "hosts" / names(index + 1)[-1]
 
 
-def resource_config(host: str, hosts: list[str]) -> dict:
-    return {"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}
+def resource_config(host: str, hosts: list[str], instance_type: str | None = None) -> dict:
+    """What SageMaker writes: the hosts, and (its instance group's fields) the instance type."""
+    config = {"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}
+    if instance_type:
+        config.update(
+            current_instance_type=instance_type,
+            current_group_name="homogeneousCluster",
+            instance_groups=[
+                {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}
+            ],
+        )
+    return config
 
 
-def write_resource_config(path: Path, host: str, hosts: list[str]) -> None:
+def write_resource_config(path: Path, host: str, hosts: list[str], instance_type: str | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(resource_config(host, hosts)))
+    path.write_text(json.dumps(resource_config(host, hosts, instance_type)))
 
 
 def loopback_addresses(hosts: list[str]) -> dict[str, str]:

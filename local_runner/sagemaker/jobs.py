@@ -249,7 +249,8 @@ def _prepare_training_host(base: Path, request: dict, host: str, names: list[str
         if source:
             sharding.download(source["S3Uri"], target, distribution, index, len(names))
     (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=1))
-    hosts.write_resource_config(config / "resourceconfig.json", host, names)
+    instance_type = request.get("ResourceConfig", {}).get("InstanceType")
+    hosts.write_resource_config(config / "resourceconfig.json", host, names, instance_type)
     for sub in ("model", "output/data", "checkpoints"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     checkpoint = request.get("CheckpointConfig", {}).get("S3Uri")

@@ -88,6 +88,7 @@ def test_a_two_instance_training_job_runs_two_hosts_on_their_shards_and_one_mode
         configs = [json.loads((tree / "input" / "config" / "resourceconfig.json").read_text()) for tree in trees]
         assert [c["current_host"] for c in configs] == ["algo-1", "algo-2"]
         assert all(c["hosts"] == ["algo-1", "algo-2"] for c in configs)
+        assert all(c["current_instance_type"] == "ml.m5.large" for c in configs)
         assert "joined the collective as rank 1 of 2" in (trees[1] / "job.log").read_text()
         assert described["ModelArtifacts"]["S3ModelArtifacts"].endswith("two-hosts/output/model.tar.gz")
         record = cloud.sagemaker.store.get("training_jobs", "two-hosts")
