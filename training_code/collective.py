@@ -20,7 +20,7 @@ from .errors import UserError
 log = logging.getLogger("training_code.collective")
 #: Seconds the hosts have to find each other (names resolving, the tracker up, every worker connected).
 CONNECT_SECONDS = 300
-_RETRY = 2.0
+_RETRY = 0.5
 
 
 def _resolve(host: str, deadline: float) -> str:
