@@ -117,3 +117,12 @@ def total(count: int) -> int:
     if not collective.is_distributed():
         return count
     return int(collective.allreduce(np.array([count], dtype=np.int64), collective.Op.SUM)[0])
+
+
+def gather(value) -> list:
+    """Every host's ``value``, in rank order (``[value]`` on one host)."""
+    from xgboost import collective
+
+    if not collective.is_distributed():
+        return [value]
+    return [collective.broadcast(value, rank) for rank in range(collective.get_world_size())]
