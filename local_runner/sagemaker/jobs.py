@@ -258,6 +258,39 @@ def _prepare_training_host(base: Path, request: dict, host: str, names: list[str
         s3.download(checkpoint, base / "checkpoints")
 
 
+def prepare_processing(base: Path, request: dict) -> list[str]:
+    """Every instance's tree (hosts.tree): /opt/ml/config/resourceconfig.json, its share of each S3Input
+    (S3DataDistributionType), the output directories. Returns the S3Uris under which no object was found."""
+    names = hosts.names(hosts.instance_count(request.get("ProcessingResources", {}).get("ClusterConfig")))
+    instance_type = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceType")
+    empty = []
+    for index, host in enumerate(names):
+        tree = hosts.tree(base, index)
+        hosts.write_resource_config(tree / "config" / "resourceconfig.json", host, names, instance_type)
+        for item in request.get("ProcessingInputs", []):
+            source = item.get("S3Input")
+            if source:
+                target = container_path(tree, source["LocalPath"])
+                distribution = source.get("S3DataDistributionType", "FullyReplicated")
+                _, listed = sharding.download(source["S3Uri"], target, distribution, index, len(names))
+                if listed == 0 and source["S3Uri"] not in empty:
+                    empty.append(source["S3Uri"])
+        for item in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            if item.get("S3Output"):
+                container_path(tree, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+    return empty
+
+
+def upload_processing_outputs(base: Path, request: dict) -> None:
+    """Each instance's output directories to their S3Uri (instances name their files apart, as on SageMaker)."""
+    count = hosts.instance_count(request.get("ProcessingResources", {}).get("ClusterConfig"))
+    for index in range(count):
+        for item in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            if item.get("S3Output"):
+                local = container_path(hosts.tree(base, index), item["S3Output"]["LocalPath"])
+                s3.upload_dir(local, item["S3Output"]["S3Uri"])
+
+
 def package_model(base: Path, destination: Path) -> None:
     with tarfile.open(destination, "w:gz") as tar:
         for path in sorted((base / "model").iterdir()):

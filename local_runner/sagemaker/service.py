@@ -221,20 +221,12 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
                 volume_key=prerequisites.volume_key(record, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"),
             )
             base = jobs.fresh_dir(self.workdir / "processing" / name)
-            for item in record.get("ProcessingInputs", []):
-                source = item.get("S3Input")
-                if source:
-                    target = jobs.container_path(base, source["LocalPath"])
-                    if jobs.s3.download(source["S3Uri"], target) == 0:
-                        raise _JobFailed(
-                            f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input data '
-                            "source. Please ensure that the bucket exists in the selected region, that objects exist "
-                            "under that S3 prefix, and that the role has permission to read objects."
-                        )
-            outputs = record.get("ProcessingOutputConfig", {}).get("Outputs", [])
-            for item in outputs:
-                if item.get("S3Output"):
-                    jobs.container_path(base, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            for uri in jobs.prepare_processing(base, record)[:1]:
+                raise _JobFailed(
+                    f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data '
+                    "source. Please ensure that the bucket exists in the selected region, that objects exist "
+                    "under that S3 prefix, and that the role has permission to read objects."
+                )
             app = record["AppSpecification"]
             cmd = jobs.command(
                 app.get("ContainerEntrypoint"),
@@ -242,19 +234,18 @@ class LocalSageMaker(Hosting, BlueGreen, TransformJobs):
                 ["python3", "-m", "training_code", "process"],
             )
             runtime = record.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-            outcome = jobs.run(
-                cmd, base, self.code_dir, record.get("Environment", {}), base / "job.log", process, runtime
+            count = hosts.instance_count(record["ProcessingResources"]["ClusterConfig"])
+            host_status = lambda status: self.store.update("processing_jobs", name, LocalHostStatus=status)  # noqa: E731
+            environment = record.get("Environment", {})
+            outcome = multihost.run(
+                cmd, base, self.code_dir, environment, base / "job.log", process, runtime, count, host_status
             )
             if outcome.stopped:
                 self.store.update("processing_jobs", name, ProcessingJobStatus="Stopped", ProcessingEndTime=time.time())
                 return
             if outcome.returncode != 0:
                 raise _JobFailed(jobs.failure_reason(outcome), outcome.failure)
-            for item in outputs:
-                if item.get("S3Output"):
-                    jobs.s3.upload_dir(
-                        jobs.container_path(base, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"]
-                    )
+            jobs.upload_processing_outputs(base, record)
             exit_message = base / "output" / "message"
             fields: dict[str, Any] = {"ProcessingJobStatus": "Completed", "ProcessingEndTime": time.time()}
             if exit_message.is_file():

@@ -128,3 +128,62 @@ def test_a_host_killed_mid_training_fails_the_job_with_its_reason_and_leaves_no_
         record = cloud.sagemaker.store.get("training_jobs", "killed")
         assert record["LocalHostStatus"]["algo-2"] == "Failed (exit -9)"
         assert record["LocalHostStatus"]["algo-1"] == "Stopped"
+
+
+@pytest.mark.slow
+def test_a_two_instance_processing_job_gives_each_instance_its_shard_and_uploads_every_instances_output(tmp_path):
+    with LocalCloud(tmp_path, persist=False) as cloud:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        uri = _upload(s3, objects=4)
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        outputs = ["train", "validation", "test", "baseline"]
+        sagemaker.create_processing_job(
+            ProcessingJobName="process-two",
+            RoleArn=ROLE,
+            AppSpecification={"ImageUri": "local/training:latest", "ContainerArguments": ["--seed", "1"]},
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+            ProcessingInputs=[
+                {
+                    "InputName": "input",
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": "/opt/ml/processing/input",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "ShardedByS3Key",
+                    },
+                }
+            ],
+            ProcessingOutputConfig={
+                "Outputs": [
+                    {
+                        "OutputName": name,
+                        "S3Output": {
+                            "S3Uri": f"s3://{BUCKET}/out/{name}",
+                            "LocalPath": f"/opt/ml/processing/{name}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for name in outputs
+                ]
+            },
+        )
+        deadline = time.monotonic() + 240
+        while (status := sagemaker.describe_processing_job(ProcessingJobName="process-two"))[
+            "ProcessingJobStatus"
+        ] == "InProgress":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert status["ProcessingJobStatus"] == "Completed", status.get("FailureReason")
+        base = cloud.sagemaker.workdir / "processing" / "process-two"
+        inputs = [sorted(p.name for p in (hosts.tree(base, i) / "processing" / "input").iterdir()) for i in (0, 1)]
+        assert inputs == [["part-0.csv", "part-2.csv"], ["part-1.csv", "part-3.csv"]]
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"]
+        keys = sorted(o["Key"] for o in listed)
+        assert "out/train/train-algo-1.csv" in keys and "out/train/train-algo-2.csv" in keys, keys
+        assert "out/baseline/statistics.json" in keys
+        body = s3.get_object(Bucket=BUCKET, Key="out/baseline/statistics.json")["Body"].read()
+        statistics = json.loads(body)
+        assert statistics["instances"] == 2 and sum(statistics["splits"].values()) == 4 * 120
