@@ -45,7 +45,9 @@ def plan_run(raw: Any, settings: Settings, *, execution_name: str, start_time: s
         "jobs": _job_names(rid),
         "endpoint_name": settings.endpoint_name,
         "deploy": request.get("deploy", defaults["deploy"]),
-        "instances": _instances(request.get("instance_types", {}), defaults),
+        "instances": _instances(
+            request.get("instance_types", {}), defaults, request.get("instance_counts", {}), algorithm
+        ),
         "training": _training_limits(defaults["training"]),
         "processing": _processing_arguments(request.get("processing", {}), task),
         "evaluation": {"arguments": ["--objective-metric", objective["metric"]]},
@@ -150,7 +152,13 @@ def _job_names(rid: str) -> dict[str, str]:
     return names
 
 
-def _instances(given: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any]:
+def _instances(
+    given: dict[str, str], defaults: dict[str, Any], counts: dict[str, int], algorithm: str
+) -> dict[str, Any]:
+    count = {kind: counts.get(kind, defaults[kind].get("instance_count", 1)) for kind in ("processing", "training")}
+    refusal = catalog.single_instance_refusal(algorithm, count["training"])
+    if refusal:
+        raise InvalidExecutionInput(f"instance_counts.training: {refusal}")
     if "endpoint" in given and defaults["endpoint"].get("serverless"):
         raise InvalidExecutionInput(
             "instance_types.endpoint: this environment serves from a serverless endpoint (endpoint.serverless in "
@@ -164,12 +172,12 @@ def _instances(given: dict[str, str], defaults: dict[str, Any]) -> dict[str, Any
     return {
         "processing": {
             "InstanceType": pick["processing"],
-            "InstanceCount": 1,
+            "InstanceCount": count["processing"],
             "VolumeSizeInGB": defaults["processing"]["volume_size_gb"],
         },
         "training": {
             "InstanceType": pick["training"],
-            "InstanceCount": defaults["training"]["instance_count"],
+            "InstanceCount": count["training"],
             "VolumeSizeInGB": defaults["training"]["volume_size_gb"],
         },
         "endpoint": {
