@@ -10,6 +10,7 @@ baseline.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from . import shard_stats
 from .cluster import Cluster
 from .collective import communicator, gather
 from .errors import UserError
+from .paths import base_dir
 
 SPLITS = ("train", "validation", "test")
 
@@ -45,7 +47,8 @@ def _transform(parts: dict, keys: dict, args) -> dict:
             offset, spread = stats["mean"], shard_stats.std(stats)
         else:
             missing = rows - count
-            offset = (stats["mean"] * count + fill * missing) / max(rows, 1)
+            # with the mean imputed the mean is unchanged: taking it as is maps every imputed value to exactly 0
+            offset = fill if args.impute == "mean" else (stats["mean"] * count + fill * missing) / max(rows, 1)
             m2 = stats["m2"] + count * (stats["mean"] - offset) ** 2 + missing * (fill - offset) ** 2
             spread = np.sqrt(m2 / max(rows, 1))
         scale = np.where(spread > 0, spread, 1.0)
@@ -78,6 +81,15 @@ def process(frame, args, cluster: Cluster, write_split) -> dict:
             "--split random on one instance"
         )
     keys = shard_stats.row_keys(frame, args.seed)
+    if cluster.size > 1 and input_distribution(args.input_dir) != "ShardedByS3Key":
+        # every instance has every row: each keeps the rows whose hash is its rank modulo the instances
+        mine = keys % np.uint64(cluster.size) == np.uint64(cluster.rank)
+        print(
+            f"input is FullyReplicated on {cluster.size} instances: {cluster.current_host} processes "
+            f"{int(mine.sum())} of its {len(keys)} rows (by row hash)",
+            flush=True,
+        )
+        frame, keys = frame[mine], keys[mine]
     assignment = shard_stats.split_of(keys, args.validation_fraction, args.test_fraction)
     parts = {name: frame[assignment == index] for index, name in enumerate(SPLITS)}
     part_keys = {name: keys[assignment == index] for index, name in enumerate(SPLITS)}
@@ -92,6 +104,24 @@ def process(frame, args, cluster: Cluster, write_split) -> dict:
     if cluster.is_first:
         _write_baseline(baseline, args, sizes, cluster)
     return sizes
+
+
+def input_distribution(input_dir: Path) -> str:
+    """S3DataDistributionType of the ProcessingInput mounted at `input_dir`, from the job's request that
+    SageMaker writes to /opt/ml/config/processingjobconfig.json (FullyReplicated, its default, without one)."""
+    path = base_dir() / "config" / "processingjobconfig.json"
+    if not path.is_file():
+        return "FullyReplicated"
+    try:
+        request = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise UserError(f"{path} is not valid JSON") from None
+    for item in request.get("ProcessingInputs") or []:
+        source = item.get("S3Input") or {}
+        local = str(source.get("LocalPath", ""))
+        if local.startswith("/opt/ml/") and (base_dir() / local[len("/opt/ml/") :]) == input_dir:
+            return source.get("S3DataDistributionType", "FullyReplicated")
+    return "FullyReplicated"
 
 
 def _write_baseline(stats: dict, args, sizes: dict, cluster: Cluster) -> None:

@@ -267,6 +267,8 @@ def prepare_processing(base: Path, request: dict) -> list[str]:
     for index, host in enumerate(names):
         tree = hosts.tree(base, index)
         hosts.write_resource_config(tree / "config" / "resourceconfig.json", host, names, instance_type)
+        # SageMaker gives a processing container its request too (the inputs' distribution types, for one)
+        (tree / "config" / "processingjobconfig.json").write_text(json.dumps(request, indent=1, default=str))
         for item in request.get("ProcessingInputs", []):
             source = item.get("S3Input")
             if source:

@@ -180,6 +180,8 @@ def test_a_two_instance_processing_job_gives_each_instance_its_shard_and_uploads
         base = cloud.sagemaker.workdir / "processing" / "process-two"
         inputs = [sorted(p.name for p in (hosts.tree(base, i) / "processing" / "input").iterdir()) for i in (0, 1)]
         assert inputs == [["part-0.csv", "part-2.csv"], ["part-1.csv", "part-3.csv"]]
+        request = json.loads((hosts.tree(base, 1) / "config" / "processingjobconfig.json").read_text())
+        assert request["ProcessingInputs"][0]["S3Input"]["S3DataDistributionType"] == "ShardedByS3Key"
         listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"]
         keys = sorted(o["Key"] for o in listed)
         assert "out/train/train-algo-1.csv" in keys and "out/train/train-algo-2.csv" in keys, keys

@@ -33,7 +33,9 @@ def _raw(directory: Path, objects: int = 4, rows: int = 150) -> list[Path]:
     return paths
 
 
-def _instances(root: Path, files: list[Path], count: int, args: list[str]) -> tuple[list[Path], list]:
+def _instances(
+    root: Path, files: list[Path], count: int, args: list[str], distribution: str = "ShardedByS3Key"
+) -> tuple[list[Path], list]:
     names = [f"algo-{i}" for i in range(1, count + 1)]
     env = {
         **os.environ,
@@ -45,9 +47,25 @@ def _instances(root: Path, files: list[Path], count: int, args: list[str]) -> tu
         base = root / host
         (base / "config").mkdir(parents=True)
         (base / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": names}))
+        (base / "config" / "processingjobconfig.json").write_text(
+            json.dumps(
+                {
+                    "ProcessingInputs": [
+                        {
+                            "InputName": "raw",
+                            "S3Input": {
+                                "LocalPath": "/opt/ml/processing/input",
+                                "S3DataDistributionType": distribution,
+                            },
+                        }
+                    ]
+                }
+            )
+        )
         raw = base / "processing" / "input"
         raw.mkdir(parents=True)
-        for path in files[index::count]:  # ShardedByS3Key: each instance its share of the objects
+        shard = files[index::count] if distribution == "ShardedByS3Key" else files
+        for path in shard:  # ShardedByS3Key: each instance its share of the objects
             (raw / path.name).write_bytes(path.read_bytes())
         popens.append(
             subprocess.Popen(
@@ -94,6 +112,17 @@ def test_two_instances_write_the_same_split_row_for_row_and_the_same_baseline_as
         for key in ("mean", "std", "min", "max", "p5", "p50", "p95"):
             assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
         assert abs(b["mean"]) < 1e-9 and abs(b["std"] - 1) < 1e-9  # standardised with the merged moments
+
+
+def test_a_fully_replicated_input_on_two_instances_is_split_among_them_by_row_hash(tmp_path):
+    files = _raw(tmp_path / "raw", objects=1, rows=300)
+    one, [(out, code)] = _instances(tmp_path / "one", files, 1, ARGS)
+    assert code == 0, out
+    two, results = _instances(tmp_path / "two", files, 2, ARGS, distribution="FullyReplicated")
+    assert [code for _, code in results] == [0, 0], "\n".join(out for out, _ in results)
+    for split in ("train", "validation", "test"):
+        assert _rows(one, split) == _rows(two, split), split
+    assert "processes" in results[1][0] and "(by row hash)" in results[1][0]
 
 
 def test_a_random_split_on_two_instances_is_refused_with_the_fix(tmp_path):
