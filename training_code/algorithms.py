@@ -260,7 +260,35 @@ class LinearLearnerTrainer(Trainer):
             y = (y - self.y_mean) / self.y_scale
         return x, y
 
+    def prepare_streamed(self, scan, cache_dir):
+        """The channel stays on disk: classes from the scan, preprocessing from passes over the batches."""
+        from . import linear_streaming
+
+        self.n_features = scan.n_features
+        expected = self.hp.get("feature_dim", 0)
+        if expected and expected != self.n_features:
+            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
+                            "features; fix feature_dim or the data (label first, then the features)")
+        if self.task == CLASSIFICATION:
+            self.fit_classes(scan.distinct_labels, scan.rows)
+        self.streamed = (scan.source, cache_dir)
+        linear_streaming.fit_preprocessing(self, scan.source)
+        return None, None
+
     def run_epoch(self, epoch, x, y, rng):
+        if getattr(self, "streamed", None) is not None:
+            from . import linear_streaming
+
+            for batch_x, batch_y in linear_streaming.epoch_batches(self, self.streamed[0]):
+                self._sgd_epoch(batch_x, batch_y, rng)
+            return
+        self._sgd_epoch(x, y, rng)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.streamed = None  # train.py sets it again for a streamed channel
+
+    def _sgd_epoch(self, x, y, rng):
         from sklearn.linear_model import SGDClassifier, SGDRegressor
 
         if self.estimator is None:

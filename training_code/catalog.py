@@ -201,7 +201,7 @@ _LIST = [
 #: Algorithms with a distributed engine (XGBoost's collective); the others train on one instance only.
 DISTRIBUTED_ALGORITHMS = ("xgboost",)
 #: Algorithms that can train without holding the channel in memory (training_code/streaming.py).
-STREAMING_ALGORITHMS = ("xgboost",)
+STREAMING_ALGORITHMS = ("xgboost", "linear-learner")
 
 
 def single_instance_refusal(algorithm: str, instance_count: int) -> str | None:

@@ -23,7 +23,8 @@ def streams(algorithm: str, hp: dict, channel_bytes: int, instance_type: str | N
     memory, source = memory_bytes(instance_type)
     share = fraction()
     limit = int(memory * share)
-    choice = hp.get("external_memory", "false") if algorithm in STREAMING_ALGORITHMS else "false"
+    # xgboost takes external_memory (auto by default); linear-learner streams when its channel is too large
+    choice = hp.get("external_memory", "auto") if algorithm in STREAMING_ALGORITHMS else "false"
     if choice == "true":
         return True
     if channel_bytes <= limit:

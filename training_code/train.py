@@ -106,7 +106,7 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
     streamed = cache_dir is not None
     if streamed:
         x, y = trainer.prepare_streamed(train, cache_dir)
-        print(f"train: streamed from external memory ({train.rows} rows, pages cached in {cache_dir})", flush=True)
+        print(f"train: streamed from external memory ({train.rows} rows, read batch by batch)", flush=True)
     else:
         x, y = trainer.prepare(train.features, train.labels)
     sample = slice(None)

@@ -98,3 +98,22 @@ def test_an_in_memory_algorithm_with_a_channel_beyond_the_instances_memory_share
     assert "'ridge' holds its data in memory" in failure and "8.00 GiB memory (ml.m5.large)" in failure
     assert "ml.m5.large" in failure and "xgboost" in failure and "TRAINING_MEMORY_FRACTION" in failure
     assert read == []
+
+
+def test_linear_learner_streams_chunks_through_partial_fit_when_the_channel_is_too_large(ml_base, monkeypatch, capsys):
+    (train_x, train_y), (test_x, test_y) = split("breast_cancer")
+    train_x = train_x.copy()
+    train_x[::17, 3] = np.nan  # missing values: the imputer's means come from a pass over the batches
+    _channel(ml_base, train_x, train_y, parquet_part=True)
+    hps = {"algorithm": "linear-learner", "epochs": "10", "mini_batch_size": "64", "standardize": "true"}
+    (ml_base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+    monkeypatch.setenv("TRAINING_MEMORY_FRACTION", "0.0000000001")
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4096)
+    read = []
+    monkeypatch.setattr("training_code.data.load_channel", lambda *a, **k: read.append(a))
+    assert train.run(training_paths()) == 0
+    assert "streamed from external memory (426 rows" in capsys.readouterr().out
+    assert read == []  # the train channel was never loaded whole (and there is no validation channel)
+    model, metadata = model_io.load(ml_base / "model")
+    assert metadata["accepts_missing"] is True
+    assert score(model, test_x, test_y, 0)["accuracy"] >= 0.9
