@@ -40,9 +40,13 @@ def _csv_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, int]]:
     columns = len(rows[0])
     generated = [f"c{i}" for i in range(columns)]
     types = {name: pa.float64() for name in generated[1:]}
+    # one thread: with threads pyarrow parses blocks ahead of the consumer. Its reader still buffers up to
+    # one file (its memory pool peaked at the file's size), so many smaller files keep a host's memory lower.
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(column_names=generated, skip_rows=1 if header else 0, block_size=BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(
+            column_names=generated, skip_rows=1 if header else 0, block_size=BLOCK_BYTES, use_threads=False
+        ),
         convert_options=pacsv.ConvertOptions(column_types=types, null_values=data._NULLS, strings_can_be_null=True),
     )
     line = 2 if header else 1
