@@ -176,6 +176,11 @@ def processing(work: Path, args) -> dict:
             base = work / f"process-{count}" / host
             (base / "config").mkdir(parents=True, exist_ok=True)
             (base / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": names}))
+            # the request SageMaker hands a processing container: this input is sharded by object
+            input_spec = {"LocalPath": "/opt/ml/processing/input", "S3DataDistributionType": "ShardedByS3Key"}
+            (base / "config" / "processingjobconfig.json").write_text(
+                json.dumps({"ProcessingInputs": [{"InputName": "raw", "S3Input": input_spec}]})
+            )
             raw = base / "processing" / "input"
             raw.mkdir(parents=True, exist_ok=True)
             for path in files[index::count]:
