@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery bench-synth
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery bench-synth bench-scale
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,10 @@ lint: synth $(STAMPS)/checkov ## Ruff and the import layers over the code; cfn-l
 	$(VENV)/bin/lint-imports --no-cache  # the layers of docs/architecture.md (.importlinter)
 	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml cdk.out/assembly-*/*.template.json
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -d ,$(wildcard cdk.out/assembly-*))
+
+SCALE_ARGS ?=
+bench-scale: setup ## Scale-out benchmark: 1 vs 2 training hosts, xgboost in memory vs out of core, 1 vs 2 processing instances
+	$(PY) bench/scale.py $(SCALE_ARGS)
 
 bench: setup ## Serving benchmark: ours vs gunicorn+Flask vs MLflow under wrk (installs wrk if missing)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -59,7 +59,9 @@ def _detail(cloud: LocalCloud, run: StateRun) -> str:
         for record in cloud.sagemaker.store.values(collection):
             if record[key] == "InProgress" and "TuningJobArn" not in record:
                 name = next(v for k, v in record.items() if k.endswith("JobName"))
-                return f"{name}: {record.get('SecondaryStatus') or record[key]}"
+                hosts = record.get("LocalHostStatus")  # a multi-instance job's hosts (sagemaker/multihost.py)
+                each = f" ({', '.join(f'{h} {s}' for h, s in hosts.items())})" if hosts else ""
+                return f"{name}: {record.get('SecondaryStatus') or record[key]}{each}"
     for record in cloud.sagemaker.store.values("endpoints"):
         if record["EndpointStatus"] in ("Creating", "Updating"):
             return f"endpoint {record['EndpointName']}: {record['EndpointStatus']}"

@@ -32,6 +32,8 @@ class Trainer:
 
     epochs = 1
     iterative = False
+    #: hosts training together (train.py sets it); only the DISTRIBUTED_ALGORITHMS see more than one
+    hosts = 1
 
     def __init__(self, algorithm: str, hp: dict, n_cpus: int = 1):
         self.algorithm = algorithm
@@ -65,28 +67,14 @@ class Trainer:
         x = features
         for step in self.steps:
             x = step.fit_transform(x)
+        if self.task == CLASSIFICATION:
+            self.fit_classes(labels, len(labels))
+        return x, self.encode_labels(labels)
+
+    def encode_labels(self, labels):
+        """Labels as the estimator takes them (classification: indices into ``self.classes``)."""
         y = None
         if self.task == CLASSIFICATION:
-            self.classes = np.unique(labels)
-            if len(self.classes) < 2:
-                raise UserError(f"classification needs at least 2 classes in the label column, found "
-                                f"{len(self.classes)} ({self.classes[:1].tolist()}); check the label column "
-                                "(first column) or pick a regression algorithm")
-            if len(self.classes) > max(2, len(labels) * MAX_CLASS_FRACTION):
-                raise UserError(f"the label (first column) has {len(self.classes)} distinct values in {len(labels)} "
-                                f"rows: too many classes for classification (at most {MAX_CLASS_FRACTION:g} x the "
-                                "rows, so each class has 2 rows on average); the label must be the first column, "
-                                "or pick a regression algorithm for a continuous target")
-            expected = self.hp.get("num_classes", 0)
-            if expected and expected != len(self.classes):
-                raise UserError(f"hyperparameter num_classes is {expected} but the labels have "
-                                f"{len(self.classes)} classes")
-            if self.hp.get("predictor_type") == "binary_classifier" and len(self.classes) != 2:
-                raise UserError(f"predictor_type binary_classifier needs 2 classes, the labels have "
-                                f"{len(self.classes)}; use predictor_type=multiclass_classifier")
-            if self.hp.get("objective", "").startswith("binary:") and len(self.classes) != 2:
-                raise UserError(f"objective binary:logistic needs 2 classes, the labels have {len(self.classes)}; "
-                                "use objective=multi:softprob")
             y = np.searchsorted(self.classes, labels)
         elif self.task == REGRESSION:
             try:
@@ -96,7 +84,36 @@ class Trainer:
                                 f"{labels[0]!r}") from None
             if np.isnan(y).any():
                 raise UserError("the label column has empty values; every training row needs a label")
-        return x, y
+        return y
+
+    def fit_classes(self, labels, rows: int) -> None:
+        """The classes from every label value (``labels`` may be the distinct values of ``rows`` rows)."""
+        if self.hosts > 1:  # every host must encode the labels alike, whatever its share holds
+            from .collective import union
+
+            self.classes = union(labels)
+        else:
+            self.classes = np.unique(labels)
+        if len(self.classes) < 2:
+            raise UserError(f"classification needs at least 2 classes in the label column, found "
+                            f"{len(self.classes)} ({self.classes[:1].tolist()}); check the label column "
+                            "(first column) or pick a regression algorithm")
+        if len(self.classes) > max(2, rows * MAX_CLASS_FRACTION):
+            raise UserError(f"the label (first column) has {len(self.classes)} distinct values in {rows} "
+                            f"rows: too many classes for classification (at most {MAX_CLASS_FRACTION:g} x the "
+                            "rows, so each class has 2 rows on average); the label must be the first column, "
+                            "or pick a regression algorithm for a continuous target")
+        expected = self.hp.get("num_classes", 0)
+        if expected and expected != len(self.classes):
+            raise UserError(f"hyperparameter num_classes is {expected} but the labels have "
+                            f"{len(self.classes)} classes")
+        if self.hp.get("predictor_type") == "binary_classifier" and len(self.classes) != 2:
+            raise UserError(f"predictor_type binary_classifier needs 2 classes, the labels have "
+                            f"{len(self.classes)}; use predictor_type=multiclass_classifier")
+        if self.hp.get("objective", "").startswith("binary:") and len(self.classes) != 2:
+            raise UserError(f"objective binary:logistic needs 2 classes, the labels have {len(self.classes)}; "
+                            "use objective=multi:softprob")
+
 
     # --- fitting ---------------------------------------------------------------------------------------
     def build(self):
@@ -243,7 +260,35 @@ class LinearLearnerTrainer(Trainer):
             y = (y - self.y_mean) / self.y_scale
         return x, y
 
+    def prepare_streamed(self, scan, cache_dir):
+        """The channel stays on disk: classes from the scan, preprocessing from passes over the batches."""
+        from . import linear_streaming
+
+        self.n_features = scan.n_features
+        expected = self.hp.get("feature_dim", 0)
+        if expected and expected != self.n_features:
+            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
+                            "features; fix feature_dim or the data (label first, then the features)")
+        if self.task == CLASSIFICATION:
+            self.fit_classes(scan.distinct_labels, scan.rows)
+        self.streamed = (scan.source, cache_dir)
+        linear_streaming.fit_preprocessing(self, scan.source)
+        return None, None
+
     def run_epoch(self, epoch, x, y, rng):
+        if getattr(self, "streamed", None) is not None:
+            from . import linear_streaming
+
+            for batch_x, batch_y in linear_streaming.epoch_batches(self, self.streamed[0]):
+                self._sgd_epoch(batch_x, batch_y, rng)
+            return
+        self._sgd_epoch(x, y, rng)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.streamed = None  # train.py sets it again for a streamed channel
+
+    def _sgd_epoch(self, x, y, rng):
         from sklearn.linear_model import SGDClassifier, SGDRegressor
 
         if self.estimator is None:
@@ -308,11 +353,36 @@ class XGBoostTrainer(Trainer):
             params["num_class"] = len(self.classes)
         return params
 
+    def prepare_streamed(self, scan, cache_dir):
+        """The channel stays on disk: classes from the scan, the matrix from external memory (built lazily,
+        and again after a checkpoint restores this trainer)."""
+        self.n_features = scan.n_features
+        expected = self.hp.get("feature_dim", 0)
+        if expected and expected != self.n_features:
+            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
+                            "features; fix feature_dim or the data (label first, then the features)")
+        self.accepts_missing = True
+        if self.task == CLASSIFICATION:
+            self.fit_classes(scan.distinct_labels, scan.rows)
+        self.encode_labels(scan.distinct_labels)  # the label checks, once, before the passes over the data
+        self.streamed = (scan.source, cache_dir)
+        return None, None
+
+    def _matrix(self, x, y):
+        import xgboost as xgb
+
+        streamed = getattr(self, "streamed", None)
+        if streamed is None:
+            return xgb.DMatrix(x, label=y, nthread=self.n_cpus)
+        from . import external_memory
+
+        return external_memory.dmatrix(streamed[0], self.encode_labels, streamed[1], self.n_cpus)
+
     def run_epoch(self, epoch, x, y, rng):
         import xgboost as xgb
 
         if getattr(self, "_dtrain", None) is None:
-            self._dtrain = xgb.DMatrix(x, label=y, nthread=self.n_cpus)
+            self._dtrain = self._matrix(x, y)
         if self.estimator is None:
             n_classes = 0 if self.classes is None else len(self.classes)
             booster = xgb.Booster(self.params(), [self._dtrain])
@@ -323,6 +393,10 @@ class XGBoostTrainer(Trainer):
         state = dict(self.__dict__)
         state["_dtrain"] = None
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.streamed = None  # a restored trainer's cache directory is gone: train.py sets it again
 
 
 _ITERATIVE = {

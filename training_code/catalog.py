@@ -165,6 +165,9 @@ _LIST = [
         _continuous("lambda", 1.0, 0.0, 1e6, tune=(1e-3, 10.0), scaling="Logarithmic", doc="L2 on weights."),
         _integer("early_stopping_rounds", 0, 0, 100000, doc="Stop after this many rounds without validation "
                                                             "improvement; 0 = off."),
+        _categorical("external_memory", "auto", ["auto", "true", "false"],
+                     doc="Train from an external-memory iterator over the channel's files (bounded memory); "
+                         "auto: when the channel is larger than the in-memory share of the instance's memory."),
     ], iterative=True, library="xgboost", tasks=[REGRESSION, CLASSIFICATION]),
     _algo("knn", CLASSIFICATION, "k-nearest neighbours (SageMaker k-NN names).", [
         _integer("k", 5, 1, 10000, tune=(1, 50), doc="Neighbours consulted."),
@@ -194,6 +197,21 @@ _LIST = [
         _continuous("contamination", 0.1, 0.0, 0.5, tune=(0.01, 0.3), doc="Expected anomaly share (sets the "
                     "threshold for predicted_label).", min_exclusive=True)]),
 ]
+
+#: Algorithms with a distributed engine (XGBoost's collective); the others train on one instance only.
+DISTRIBUTED_ALGORITHMS = ("xgboost",)
+#: Algorithms that can train without holding the channel in memory (training_code/streaming.py).
+STREAMING_ALGORITHMS = ("xgboost", "linear-learner")
+
+
+def single_instance_refusal(algorithm: str, instance_count: int) -> str | None:
+    """Why `instance_count` instances cannot train `algorithm`, or None when they can."""
+    if instance_count <= 1 or algorithm in DISTRIBUTED_ALGORITHMS:
+        return None
+    return (f"algorithm {algorithm!r} trains on one instance only, but the job has {instance_count} "
+            f"(InstanceCount); set InstanceCount to 1, or pick an algorithm that distributes: "
+            f"{', '.join(DISTRIBUTED_ALGORITHMS)}")
+
 
 #: Registry name -> description (plain, JSON-serialisable dicts).
 ALGORITHMS: dict[str, dict] = {a["name"]: a for a in _LIST}

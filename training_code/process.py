@@ -33,6 +33,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="stratify the split by label (default: when the label looks categorical)")
     parser.add_argument("--label-column", default=None,
                         help="label column name (header) or 1-based index; default: the first column")
+    parser.add_argument("--split", choices=["auto", "random", "hash"], default="auto",
+                        help="random: scikit-learn's (stratified) split; hash: each row by its hash, the same on any "
+                             "number of instances; auto: hash on more than one instance, else random")
     args = parser.parse_args(argv)
     for name in ("validation_fraction", "test_fraction"):
         value = getattr(args, name)
@@ -174,9 +177,17 @@ def write_split(frame, directory: Path, name: str) -> Path:
 
 def main(argv: list[str]) -> int:
     def body():
+        from . import cluster as cluster_config
         from .baseline import write_baseline
+        from .paths import base_dir
 
         args = parse_args(argv)
+        # a processing job's hosts: /opt/ml/config/resourceconfig.json (training's is under input/config)
+        cluster = cluster_config.read(base_dir() / "config")
+        method = args.split if args.split != "auto" else ("hash" if cluster.size > 1 else "random")
+        if method == "random" and cluster.size > 1:
+            raise UserError(f"--split random needs every row on one instance, but the job has {cluster.size} "
+                            "(InstanceCount); use --split hash (the default on many instances)")
         frame = load_raw(args.input_dir, args.label_column)
         missing_label = frame.iloc[:, 0].isna()
         if missing_label.all():
@@ -184,6 +195,11 @@ def main(argv: list[str]) -> int:
         if missing_label.any():
             log.warning("dropping %d row(s) without a label", int(missing_label.sum()))
             frame = frame[~missing_label]
+        if method == "hash":
+            from .process_sharded import process
+
+            print(json.dumps(process(frame, args, cluster, write_split)), flush=True)
+            return
         parts = transform(split(frame, args), args)
         for name, directory in (("train", args.train_dir), ("validation", args.validation_dir),
                                 ("test", args.test_dir)):

@@ -8,8 +8,11 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+from . import cluster as cluster_config
 from . import hyperparameters as hyperparameter_parsing
 from .catalog import objective_metric
 from .checkpoint import StopFlag
@@ -34,11 +37,23 @@ def _content_type(config: dict, channel: str) -> str | None:
     return (config.get(channel) or {}).get("ContentType")
 
 
-def _load_data(paths: TrainingPaths):
+def _load_data(paths: TrainingPaths, cluster: cluster_config.Cluster, stream: bool = False, seed: int = 0):
+    """(train, validation): train in memory (data.Dataset) or, streamed, scanned once (streaming.Scan);
+    validation, when there is one, in memory."""
     from .data import load_channel
 
     config = paths.input_data_config()
-    train = load_channel(paths.channel_dir("train"), "train", _content_type(config, "train"))
+    distribution = (config.get("train") or {}).get("S3DistributionType", "FullyReplicated")
+    if stream:
+        from . import streaming
+
+        # a FullyReplicated channel on N hosts: each host its every N-th row (see _host_share)
+        share = (0, 1) if distribution == "ShardedByS3Key" else (cluster.rank, cluster.size)
+        train = streaming.scan(paths.channel_dir("train"), "train", _content_type(config, "train"),
+                               TRAIN_METRIC_SAMPLE, seed, share)
+    else:
+        train = load_channel(paths.channel_dir("train"), "train", _content_type(config, "train"))
+        train = _host_share(train, config, cluster)
     validation = None
     vdir = paths.channel_dir("validation")
     if "validation" in config or (vdir.is_dir() and any(vdir.iterdir())):
@@ -47,6 +62,19 @@ def _load_data(paths: TrainingPaths):
             raise UserError(f"channel 'validation' has {validation.features.shape[1]} features but 'train' has "
                             f"{train.features.shape[1]}; both need the label followed by the same features")
     return train, validation
+
+
+def _host_share(train, config: dict, cluster: cluster_config.Cluster):
+    """A FullyReplicated train channel on N hosts: host i keeps every N-th row from row i, so the collective
+    sees each row once (as one host would) instead of N times; a ShardedByS3Key channel is already a share."""
+    distribution = (config.get("train") or {}).get("S3DistributionType", "FullyReplicated")
+    if cluster.size == 1 or distribution == "ShardedByS3Key":
+        return train
+    rows = slice(cluster.rank, None, cluster.size)
+    print(f"train channel is {distribution} on {cluster.size} hosts: host {cluster.current_host} trains on "
+          f"every {cluster.size}th row from row {cluster.rank}", flush=True)
+    labels = None if train.labels is None else train.labels[rows]
+    return type(train)(train.features[rows].copy(), labels, train.files, train.feature_names, train.label_name)
 
 
 def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
@@ -65,16 +93,24 @@ def _epoch_metrics(trainer, train_x, train_y, validation) -> dict:
     return values
 
 
-def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop: StopFlag):
+def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop: StopFlag, hosts: int = 1,
+         cache_dir=None):
     import numpy as np
 
     from . import checkpoint
     from .algorithms import make_trainer
+    from .collective import broadcast
 
     trainer = make_trainer(algorithm, hp, num_cpus())
-    x, y = trainer.prepare(train.features, train.labels)
+    trainer.hosts = hosts
+    streamed = cache_dir is not None
+    if streamed:
+        x, y = trainer.prepare_streamed(train, cache_dir)
+        print(f"train: streamed from external memory ({train.rows} rows, read batch by batch)", flush=True)
+    else:
+        x, y = trainer.prepare(train.features, train.labels)
     sample = slice(None)
-    if train.rows > TRAIN_METRIC_SAMPLE:
+    if train.rows > TRAIN_METRIC_SAMPLE and not streamed:  # a streamed channel's features are a sample already
         sample = np.random.default_rng(hp["seed"]).choice(train.rows, TRAIN_METRIC_SAMPLE, replace=False)
     train_x = train.features[sample]
     train_y = None if train.labels is None else train.labels[sample]
@@ -84,10 +120,13 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
 
     fp = checkpoint.fingerprint(algorithm, hp, train.rows, train.features.shape[1])
     rng = np.random.default_rng(hp["seed"])
-    state, note = checkpoint.load(paths.checkpoint_dir, fp)
+    # hosts must resume from the same round, and each holds only its share: no checkpoints across hosts
+    state, note = (None, f"off on {hosts} hosts") if hosts > 1 else checkpoint.load(paths.checkpoint_dir, fp)
     start = 0
     if state is not None:
         trainer, start = state["trainer"], state["epoch"] + 1
+        if streamed:
+            trainer.streamed = (train.source, cache_dir)
         rng.bit_generator.state = state["rng"]
     log.info("checkpoints in %s: %s", paths.checkpoint_dir, note)
     print(f"checkpoint: {note}", flush=True)
@@ -99,7 +138,8 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
         trainer.run_epoch(epoch, x, y, rng)
         values = _epoch_metrics(trainer, train_x, train_y, validation)
         print(format_metric_line(values, epoch), flush=True)
-        checkpoint.save(paths.checkpoint_dir, trainer, epoch, rng.bit_generator.state, fp)
+        if hosts == 1:
+            checkpoint.save(paths.checkpoint_dir, trainer, epoch, rng.bit_generator.state, fp)
         if stop:
             raise Interrupted(f"training interrupted by signal {stop.signal} after epoch {epoch}; checkpoint "
                               f"saved to {paths.checkpoint_dir}, a restarted job resumes from epoch {epoch + 1}")
@@ -109,7 +149,10 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
                                       else current > best)
             if better:
                 best, best_epoch = current, epoch
-            elif epoch - best_epoch >= patience:
+            stop_now = not better and epoch - best_epoch >= patience
+            if hosts > 1:  # the first host decides, so every host leaves the collective's loop at the same round
+                stop_now = broadcast(stop_now)
+            if stop_now:
                 print(f"early stopping at epoch {epoch}: {objective} has not improved for {patience} epochs",
                       flush=True)
                 break
@@ -117,16 +160,35 @@ def _fit(paths: TrainingPaths, algorithm: str, hp: dict, train, validation, stop
 
 
 def _train(paths: TrainingPaths, stop: StopFlag) -> dict:
-    from . import model_io
+    from .collective import communicator
 
     algorithm, hp = hyperparameter_parsing.parse(read_hyperparameters(paths))
+    cluster = cluster_config.read(paths.config_dir)
+    cluster_config.refuse_single_host_only(algorithm, cluster.size)
     print(f"algorithm {algorithm} hyperparameters {json.dumps(hp, sort_keys=True)}", flush=True)
-    train, validation = _load_data(paths)
+    with communicator(cluster):
+        return _train_on(paths, stop, algorithm, hp, cluster)
+
+
+def _train_on(paths: TrainingPaths, stop: StopFlag, algorithm: str, hp: dict, cluster) -> dict:
+    from . import memory_plan, streaming
+
+    stream = memory_plan.streams(algorithm, hp, streaming.channel_bytes(paths.channel_dir("train"), "train"),
+                                 cluster.instance_type)
+    with tempfile.TemporaryDirectory(prefix="xgboost-pages-") as pages:
+        return _train_with(paths, stop, algorithm, hp, cluster, Path(pages) if stream else None)
+
+
+def _train_with(paths: TrainingPaths, stop: StopFlag, algorithm: str, hp: dict, cluster, cache_dir) -> dict:
+    from . import model_io
+    from .collective import total
+
+    train, validation = _load_data(paths, cluster, cache_dir is not None, hp["seed"])
     print(f"train: {train.rows} rows x {train.features.shape[1]} features from {len(train.files)} file(s)"
           + (f"; validation: {validation.rows} rows" if validation is not None else "; no validation channel"),
           flush=True)
     started = time.time()
-    trainer, values = _fit(paths, algorithm, hp, train, validation, stop)
+    trainer, values = _fit(paths, algorithm, hp, train, validation, stop, cluster.size, cache_dir)
     print(format_metric_line(values), flush=True)
     model = trainer.model()
     metadata = {
@@ -140,11 +202,15 @@ def _train(paths: TrainingPaths, stop: StopFlag) -> dict:
         "accepts_missing": trainer.accepts_missing,
         "objective_metric": objective_metric(algorithm, hp),
         "metrics": values,
-        "train_rows": train.rows,
+        "train_rows": train.rows if cluster.size == 1 else total(train.rows),
+        "hosts": cluster.size,
         "validation_rows": None if validation is None else validation.rows,
         "training_seconds": round(time.time() - started, 3),
         "library_versions": model_io.library_versions(),
     }
+    if not cluster.is_first:  # every host holds the same model; the first one writes it, as SageMaker's XGBoost
+        print(f"host {cluster.current_host}: the model is written by {cluster.hosts[0]}", flush=True)
+        return metadata
     model_io.save(paths.model_dir, model, metadata)
     print(f"model written to {paths.model_dir}", flush=True)
     return metadata

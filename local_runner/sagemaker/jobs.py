@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from .. import s3
 from ..validation import ServiceError
-from . import lifetime
+from . import hosts, lifetime, sharding
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -47,17 +47,23 @@ class Process:
     popen: subprocess.Popen | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     interrupted: threading.Event = field(default_factory=threading.Event)
+    #: a multi-instance job's hosts (multihost.run), each its own Process: what reaches the job reaches them
+    members: list[Process] = field(default_factory=list)
 
     def stop(self) -> None:
         self.stop_requested.set()
         if self.popen is not None and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
+        for member in list(self.members):
+            member.stop()
 
     def interrupt(self) -> None:
         """A spot interruption: the same SIGTERM, but the job is not stopped (it restarts)."""
         self.interrupted.set()
         if self.popen is not None and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
+        for member in list(self.members):
+            member.interrupt()
 
 
 def _checkpoint_files(directory: Path) -> dict[str, tuple[int, int]]:
@@ -212,36 +218,79 @@ def fresh_dir(path: Path) -> Path:
 
 
 def prepare_training(base: Path, request: dict) -> None:
+    """Every host's /opt/ml tree (hosts.tree): its resourceconfig.json, its share of each channel, the
+    checkpoints; InstanceCount hosts as ResourceConfig asks."""
+    names = hosts.names(hosts.instance_count(request.get("ResourceConfig")))
+    for index, host in enumerate(names):
+        _prepare_training_host(hosts.tree(base, index), request, host, names, index)
+
+
+def _prepare_training_host(base: Path, request: dict, host: str, names: list[str], index: int) -> None:
     config = base / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {}), indent=1))
     channels = {}
     for channel in request.get("InputDataConfig", []):
         name = channel["ChannelName"]
+        distribution = (
+            channel.get("DataSource", {}).get("S3DataSource", {}).get("S3DataDistributionType", "FullyReplicated")
+        )
         channels[name] = {
             "ContentType": channel.get("ContentType", ""),
             "TrainingInputMode": channel.get(
                 "InputMode", request["AlgorithmSpecification"].get("TrainingInputMode", "File")
             ),
-            "S3DistributionType": channel.get("DataSource", {})
-            .get("S3DataSource", {})
-            .get("S3DataDistributionType", "FullyReplicated"),
+            "S3DistributionType": distribution,
             "RecordWrapperType": channel.get("RecordWrapperType", "None"),
         }
         source = channel.get("DataSource", {}).get("S3DataSource")
         target = base / "input" / "data" / name
         target.mkdir(parents=True, exist_ok=True)
         if source:
-            s3.download(source["S3Uri"], target)
+            sharding.download(source["S3Uri"], target, distribution, index, len(names))
     (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=1))
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
-    )
+    instance_type = request.get("ResourceConfig", {}).get("InstanceType")
+    hosts.write_resource_config(config / "resourceconfig.json", host, names, instance_type)
     for sub in ("model", "output/data", "checkpoints"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     checkpoint = request.get("CheckpointConfig", {}).get("S3Uri")
     if checkpoint:
         s3.download(checkpoint, base / "checkpoints")
+
+
+def prepare_processing(base: Path, request: dict) -> list[str]:
+    """Every instance's tree (hosts.tree): /opt/ml/config/resourceconfig.json, its share of each S3Input
+    (S3DataDistributionType), the output directories. Returns the S3Uris under which no object was found."""
+    names = hosts.names(hosts.instance_count(request.get("ProcessingResources", {}).get("ClusterConfig")))
+    instance_type = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceType")
+    empty = []
+    for index, host in enumerate(names):
+        tree = hosts.tree(base, index)
+        hosts.write_resource_config(tree / "config" / "resourceconfig.json", host, names, instance_type)
+        # SageMaker gives a processing container its request too (the inputs' distribution types, for one)
+        (tree / "config" / "processingjobconfig.json").write_text(json.dumps(request, indent=1, default=str))
+        for item in request.get("ProcessingInputs", []):
+            source = item.get("S3Input")
+            if source:
+                target = container_path(tree, source["LocalPath"])
+                distribution = source.get("S3DataDistributionType", "FullyReplicated")
+                _, listed = sharding.download(source["S3Uri"], target, distribution, index, len(names))
+                if listed == 0 and source["S3Uri"] not in empty:
+                    empty.append(source["S3Uri"])
+        for item in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            if item.get("S3Output"):
+                container_path(tree, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+    return empty
+
+
+def upload_processing_outputs(base: Path, request: dict) -> None:
+    """Each instance's output directories to their S3Uri (instances name their files apart, as on SageMaker)."""
+    count = hosts.instance_count(request.get("ProcessingResources", {}).get("ClusterConfig"))
+    for index in range(count):
+        for item in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            if item.get("S3Output"):
+                local = container_path(hosts.tree(base, index), item["S3Output"]["LocalPath"])
+                s3.upload_dir(local, item["S3Output"]["S3Uri"])
 
 
 def package_model(base: Path, destination: Path) -> None:

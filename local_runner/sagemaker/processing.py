@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ..validation import ServiceError
-from . import jobs, prerequisites
+from . import hosts, jobs, multihost, prerequisites
 from .plumbing import JobFailed, SageMakerPlumbing, describe_record
 
 
@@ -44,20 +44,12 @@ class ProcessingJobs(SageMakerPlumbing):
                 volume_key=prerequisites.volume_key(record, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"),
             )
             base = jobs.fresh_dir(self.workdir / "processing" / name)
-            for item in record.get("ProcessingInputs", []):
-                source = item.get("S3Input")
-                if source:
-                    target = jobs.container_path(base, source["LocalPath"])
-                    if jobs.s3.download(source["S3Uri"], target) == 0:
-                        raise JobFailed(
-                            f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input data '
-                            "source. Please ensure that the bucket exists in the selected region, that objects exist "
-                            "under that S3 prefix, and that the role has permission to read objects."
-                        )
-            outputs = record.get("ProcessingOutputConfig", {}).get("Outputs", [])
-            for item in outputs:
-                if item.get("S3Output"):
-                    jobs.container_path(base, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            for uri in jobs.prepare_processing(base, record)[:1]:
+                raise JobFailed(
+                    f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data '
+                    "source. Please ensure that the bucket exists in the selected region, that objects exist "
+                    "under that S3 prefix, and that the role has permission to read objects."
+                )
             app = record["AppSpecification"]
             cmd = jobs.command(
                 app.get("ContainerEntrypoint"),
@@ -65,19 +57,18 @@ class ProcessingJobs(SageMakerPlumbing):
                 ["python3", "-m", "training_code", "process"],
             )
             runtime = record.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-            outcome = jobs.run(
-                cmd, base, self.code_dir, record.get("Environment", {}), base / "job.log", process, runtime
+            count = hosts.instance_count(record["ProcessingResources"]["ClusterConfig"])
+            host_status = lambda status: self.store.update("processing_jobs", name, LocalHostStatus=status)  # noqa: E731
+            environment = record.get("Environment", {})
+            outcome = multihost.run(
+                cmd, base, self.code_dir, environment, base / "job.log", process, runtime, count, host_status
             )
             if outcome.stopped:
                 self.store.update("processing_jobs", name, ProcessingJobStatus="Stopped", ProcessingEndTime=time.time())
                 return
             if outcome.returncode != 0:
                 raise JobFailed(jobs.failure_reason(outcome), outcome.failure)
-            for item in outputs:
-                if item.get("S3Output"):
-                    jobs.s3.upload_dir(
-                        jobs.container_path(base, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"]
-                    )
+            jobs.upload_processing_outputs(base, record)
             exit_message = base / "output" / "message"
             fields: dict[str, Any] = {"ProcessingJobStatus": "Completed", "ProcessingEndTime": time.time()}
             if exit_message.is_file():

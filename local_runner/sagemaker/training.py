@@ -10,7 +10,7 @@ from typing import Any
 from .. import s3
 from ..permissions import Principal, acting_as
 from ..validation import ServiceError
-from . import jobs, prerequisites
+from . import hosts, jobs, multihost, prerequisites
 from .plumbing import JobFailed, SageMakerPlumbing, describe_record
 
 TRAINING_KEYS = {
@@ -113,10 +113,13 @@ class TrainingJobs(SageMakerPlumbing):
             interrupt_after = self.faults.training_interruption(name)
             if interrupt_after:
                 jobs.interrupt_after_checkpoints(base / "checkpoints", process, interrupt_after)
-            outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+            count = hosts.instance_count(record.get("ResourceConfig"))
+            host_status = lambda status: self.store.update("training_jobs", name, LocalHostStatus=status)  # noqa: E731
+            run = (cmd, base, self.code_dir, environment, base / "job.log", process, runtime, count, host_status)
+            outcome = multihost.run(*run)
             if process.interrupted.is_set() and not outcome.stopped:
                 base = self._restart_after_interruption(name, record, base)
-                outcome = jobs.run(cmd, base, self.code_dir, environment, base / "job.log", process, runtime)
+                outcome = multihost.run(*run)
             metrics = jobs.final_metrics(outcome.log, spec.get("MetricDefinitions", []))
             now = time.time()
             metric_list = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in metrics.items()]

@@ -34,6 +34,7 @@ from stacks.config.sections import (
     _Section,
 )
 from stacks.config.timeouts import TaskTimeouts, minimum_execution_minutes, task_timeouts
+from training_code import catalog
 
 __all__ = [
     "AllowedInstanceTypes",
@@ -159,6 +160,11 @@ class AppConfig(_Section):
                     f"allowed_instance_types.{kind}: {', '.join(allowed)}"
                 )
         self._execution_outlasts_its_tasks()
+        refusal = catalog.single_instance_refusal(self.pipeline.algorithm, self.training.instance_count)
+        if refusal:
+            raise ValueError(
+                f"training.instance_count {self.training.instance_count} with pipeline.algorithm: {refusal}"
+            )
         return self
 
     @property
@@ -186,7 +192,7 @@ def run_defaults(config: AppConfig) -> dict[str, Any]:
             include={"algorithm", "hyperparameters", "objective_metric", "threshold", "task_objectives", "deploy"}
         ),
         "tuning": config.tuning.model_dump(),
-        "processing": config.processing.model_dump(include={"instance_type", "volume_size_gb"}),
+        "processing": config.processing.model_dump(include={"instance_type", "instance_count", "volume_size_gb"}),
         "training": config.training.model_dump(
             include={
                 "instance_type",

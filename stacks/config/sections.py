@@ -33,6 +33,8 @@ class StorageConfig(_Section):
 
 class ProcessingConfig(_Section):
     instance_type: str = "ml.m5.large"
+    # > 1: each instance processes its shard of the input (training_code's --split hash; docs/training_code.md)
+    instance_count: int = Field(1, ge=1, le=100)
     volume_size_gb: int = Field(30, ge=1, le=16384)
     max_runtime_seconds: int = Field(3600, ge=60, le=432000)
 

@@ -68,6 +68,14 @@ SCHEMA: dict[str, Any] = {
                 "impute": {"enum": ["none", "mean", "median"]},
             },
         },
+        # ProcessingClusterConfig.InstanceCount is 1..100 in botocore's model; training's quota is per account
+        "instance_counts": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                kind: {"type": "integer", "minimum": 1, "maximum": 100} for kind in ("processing", "training")
+            },
+        },
         "deploy": {"type": "boolean"},
     },
 }

@@ -64,7 +64,9 @@ def build_plan(raw: Any, settings: Settings, *, execution_name: str, start_time:
         jobs=_job_names(rid),
         endpoint_name=settings.endpoint_name,
         deploy=request.get("deploy", defaults["deploy"]),
-        instances=_instances(request.get("instance_types", {}), defaults),
+        instances=_instances(
+            request.get("instance_types", {}), defaults, request.get("instance_counts", {}), algorithm
+        ),
         training=training_limits(defaults["training"]),
         processing=_processing_arguments(request.get("processing", {}), task),
         evaluation=JobArguments(arguments=["--objective-metric", objective.metric]),
@@ -169,7 +171,13 @@ def _job_names(rid: str) -> JobNames:
     return names
 
 
-def _instances(given: dict[str, str], defaults: dict[str, Any]) -> Instances:
+def _instances(
+    given: dict[str, str], defaults: dict[str, Any], counts: dict[str, int], algorithm: str
+) -> Instances:
+    count = {kind: counts.get(kind, defaults[kind].get("instance_count", 1)) for kind in ("processing", "training")}
+    refusal = catalog.single_instance_refusal(algorithm, count["training"])
+    if refusal:
+        raise InvalidExecutionInput(f"instance_counts.training: {refusal}")
     if "endpoint" in given and defaults["endpoint"].get("serverless"):
         raise InvalidExecutionInput(
             "instance_types.endpoint: this environment serves from a serverless endpoint (endpoint.serverless in "
@@ -183,12 +191,12 @@ def _instances(given: dict[str, str], defaults: dict[str, Any]) -> Instances:
     return Instances(
         processing=JobInstances(
             InstanceType=pick["processing"],
-            InstanceCount=1,
+            InstanceCount=count["processing"],
             VolumeSizeInGB=defaults["processing"]["volume_size_gb"],
         ),
         training=JobInstances(
             InstanceType=pick["training"],
-            InstanceCount=defaults["training"]["instance_count"],
+            InstanceCount=count["training"],
             VolumeSizeInGB=defaults["training"]["volume_size_gb"],
         ),
         endpoint=EndpointInstances(
