@@ -22,6 +22,7 @@ from stacks.config.sections import (
     EndpointAutoscaling,
     EndpointConfig,
     EndpointDeployment,
+    MonitoringConfig,
     NotebookConfig,
     PipelineDefaults,
     ProcessingConfig,
@@ -42,6 +43,7 @@ __all__ = [
     "EndpointAutoscaling",
     "EndpointConfig",
     "EndpointDeployment",
+    "MonitoringConfig",
     "NotebookConfig",
     "PipelineDefaults",
     "ProcessingConfig",
@@ -112,6 +114,7 @@ class AppConfig(_Section):
     triggers: TriggersConfig = TriggersConfig()
     batch_transform: BatchTransformConfig = BatchTransformConfig()
     notebook: NotebookConfig = NotebookConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("account")
     @classmethod
@@ -181,6 +184,11 @@ class AppConfig(_Section):
                     f"allowed_instance_types.{kind}: {', '.join(allowed)}"
                 )
         self._execution_outlasts_its_tasks()
+        if self.monitoring.enabled and not self.endpoint.data_capture_percent:
+            raise ValueError(
+                "monitoring.enabled needs endpoint.data_capture_percent > 0: the monitoring reads the captured "
+                "requests (a serverless endpoint captures none: use an instance endpoint, or disable monitoring)"
+            )
         return self
 
     def _execution_outlasts_its_tasks(self) -> None:
