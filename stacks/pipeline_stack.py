@@ -14,6 +14,8 @@ from constructs import Construct
 
 from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
+from stacks.components.monitoring.model_monitoring import ModelMonitoring, MonitoringInputs
+from stacks.components.monitoring.nag import acknowledge_monitoring_findings
 from stacks.components.pipeline_functions import PipelineFunctions
 from stacks.components.run_triggers import RunTriggers
 from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
@@ -147,6 +149,25 @@ class PipelineStack(Stack):
                 value=scoring.state_machine.state_machine_arn,
                 description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
             )
+        if config.monitoring.enabled:
+            monitoring = ModelMonitoring(
+                self,
+                "Monitoring",
+                config=config,
+                inputs=MonitoringInputs(
+                    endpoint_name=endpoint_name,
+                    pipeline=self.state_machine,
+                    failure_handler=functions.failure_handler,
+                    sagemaker_role=sagemaker_role,
+                    image_uri=image.image_uri,
+                    data_bucket=storage.data_bucket,
+                    artifacts_bucket=storage.artifacts_bucket,
+                    key=storage.key,
+                    topic=topic,
+                    dead_letters=functions.dead_letters,
+                ),
+            )
+            machines["Monitoring"] = monitoring.state_machine
         self.state_machines = list(machines.values())  # training first; people may start any of them
         self._grant_failure_handler(functions, endpoint_name, self.state_machines)
         FailureBackstop(
@@ -165,13 +186,11 @@ class PipelineStack(Stack):
             data_bucket=storage.data_bucket,
             dead_letters=functions.dead_letters,
         )
+        titles = {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring", "Monitoring": "Monitoring"}
         PipelineDashboard(
             self,
             "Dashboard",
-            state_machines={
-                {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring"}[key]: machine
-                for key, machine in machines.items()
-            },
+            state_machines={titles[key]: machine for key, machine in machines.items()},
             functions=[functions.prepare_run, functions.failure_handler],
             endpoint_name=endpoint_name,
         )
@@ -185,6 +204,8 @@ class PipelineStack(Stack):
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
         acknowledge_pipeline_findings(self, storage=storage, endpoint_name=endpoint_name)
+        if config.monitoring.enabled:
+            acknowledge_monitoring_findings(self, storage_stack_name=storage.stack_name)
 
     def _grant_failure_handler(
         self, functions: PipelineFunctions, endpoint_name: str, machines: list[sfn.IStateMachine]
