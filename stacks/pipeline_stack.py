@@ -149,6 +149,7 @@ class PipelineStack(Stack):
                 value=scoring.state_machine.state_machine_arn,
                 description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
             )
+        monitoring = None
         if config.monitoring.enabled:
             monitoring = ModelMonitoring(
                 self,
@@ -187,13 +188,15 @@ class PipelineStack(Stack):
             dead_letters=functions.dead_letters,
         )
         titles = {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring", "Monitoring": "Monitoring"}
-        PipelineDashboard(
+        dashboard = PipelineDashboard(
             self,
             "Dashboard",
             state_machines={titles[key]: machine for key, machine in machines.items()},
             functions=[functions.prepare_run, functions.failure_handler],
             endpoint_name=endpoint_name,
         )
+        if monitoring is not None:
+            monitoring.add_to_dashboard(dashboard.node.find_child("Dashboard"))
         self.endpoint_name = endpoint_name
         CfnOutput(
             self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -22,7 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.components.event_delivery import MAX_EVENT_AGE, RETRY_ATTEMPTS
-from stacks.components.monitoring.observability import monitoring_dashboard, violation_alarm
+from stacks.components.monitoring.observability import monitoring_widgets, violation_alarm
 from stacks.components.monitoring.permissions import grant_monitor_job, grant_planner
 from stacks.components.monitoring.planner_function import planner_function
 from stacks.components.monitoring.workflow import MonitoringResources, MonitoringWorkflow
@@ -50,6 +51,7 @@ class ModelMonitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, inputs: MonitoringInputs) -> None:
         super().__init__(scope, construct_id)
         m, i = config.monitoring, inputs
+        self._config, self._endpoint_name = m, i.endpoint_name
         self.planner = planner_function(
             self,
             config=config,
@@ -114,11 +116,11 @@ class ModelMonitoring(Construct):
         self.alarm = violation_alarm(
             self, namespace=m.metrics_namespace, endpoint_name=i.endpoint_name, period=m.period, topic=i.topic
         )
-        monitoring_dashboard(
-            self,
-            namespace=m.metrics_namespace,
-            endpoint_name=i.endpoint_name,
-            period=m.period,
-            state_machine=self.state_machine,
-            alarm=self.alarm,
+
+    def add_to_dashboard(self, dashboard: cloudwatch.Dashboard) -> None:
+        m = self._config
+        dashboard.add_widgets(
+            *monitoring_widgets(
+                namespace=m.metrics_namespace, endpoint_name=self._endpoint_name, period=m.period, alarm=self.alarm
+            )
         )

@@ -1,4 +1,4 @@
-"""The violation alarm (to the project's SNS topic) and the monitoring dashboard: drift per feature, runs.
+"""The violation alarm (to the project's SNS topic) and the dashboard widgets: drift per feature.
 
 The container publishes its metrics as embedded metric format lines (training_code/monitoring/metrics.py);
 features are not known at synthesis, so the per-feature graphs are CloudWatch SEARCH expressions.
@@ -10,7 +10,6 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 PERIODS = {"hour": Duration.hours(1), "day": Duration.days(1)}
@@ -49,18 +48,13 @@ def _per_feature(namespace: str, endpoint_name: str, metric: str, seconds: int) 
     )
 
 
-def monitoring_dashboard(
-    scope: Construct,
-    *,
-    namespace: str,
-    endpoint_name: str,
-    period: str,
-    state_machine: sfn.StateMachine,
-    alarm: cloudwatch.Alarm,
-) -> cloudwatch.Dashboard:
+def monitoring_widgets(
+    *, namespace: str, endpoint_name: str, period: str, alarm: cloudwatch.Alarm
+) -> list[cloudwatch.IWidget]:
+    """Drift and missing rate per feature, and the violation alarm, for the pipeline's dashboard (which
+    already graphs every state machine's runs, the monitoring workflow's included)."""
     seconds = int(PERIODS[period].to_seconds())
-    dashboard = cloudwatch.Dashboard(scope, "Dashboard", default_interval=Duration.days(7))
-    dashboard.add_widgets(
+    return [
         cloudwatch.GraphWidget(
             title="Drift per feature (population stability index)",
             left=[_per_feature(namespace, endpoint_name, "FeatureDrift", seconds)],
@@ -71,15 +65,5 @@ def monitoring_dashboard(
             left=[_per_feature(namespace, endpoint_name, "MissingRate", seconds)],
             width=12,
         ),
-        cloudwatch.AlarmWidget(title="Violations per run", alarm=alarm, width=12),
-        cloudwatch.GraphWidget(
-            title="Monitoring runs",
-            left=[
-                state_machine.metric_started(period=PERIODS[period]),
-                state_machine.metric_succeeded(period=PERIODS[period]),
-                state_machine.metric_failed(period=PERIODS[period]),
-            ],
-            width=12,
-        ),
-    )
-    return dashboard
+        cloudwatch.AlarmWidget(title="Monitoring violations per run", alarm=alarm, width=24),
+    ]
