@@ -96,21 +96,28 @@ class MonitoringWorkflow(Construct):
             },
             result_path="$.violations",
         )
-        retrain = tasks.StepFunctionsStartExecution(
+        # The SDK integration (aws-sdk:sfn), not the optimized one (states:startExecution): the same call on AWS,
+        # and the one the local runner's interpreter sends as botocore's request (the optimized one it does not).
+        retrain = tasks.CallAwsService(
             self,
             "StartRetraining",
             state_name="StartRetraining",
             comment="A training run on the newest data; its name (drift-...) marks the cool-down",
-            state_machine=r.pipeline,
-            name=sfn.JsonPath.string_at("$.monitoring.retrain.name"),
-            input=sfn.TaskInput.from_json_path_at("$.monitoring.retrain.input"),
-            integration_pattern=sfn.IntegrationPattern.REQUEST_RESPONSE,
+            service="sfn",
+            action="startExecution",
+            iam_action="states:StartExecution",
+            iam_resources=[r.pipeline.state_machine_arn],
+            parameters={
+                "StateMachineArn": r.pipeline.state_machine_arn,
+                "Name.$": "$.monitoring.retrain.name",
+                "Input.$": "States.JsonToString($.monitoring.retrain.input)",
+            },
             result_selector={"execution_arn.$": "$.ExecutionArn"},
             result_path="$.retraining",
         )
         started = sfn.Succeed(self, "RetrainingStarted", state_name="RetrainingStarted")
         # A retried StartExecution of the same name and input is idempotent; another input under that name is not.
-        retrain.add_catch(started, errors=["StepFunctions.ExecutionAlreadyExistsException"], result_path="$.retraining")
+        retrain.add_catch(started, errors=["Sfn.ExecutionAlreadyExistsException"], result_path="$.retraining")
         failures.catch(retrain, step="StartRetraining", job_type="none", job_name_path=None)
         retrain.next(started)
         found = sfn.Succeed(
