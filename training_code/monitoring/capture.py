@@ -68,11 +68,11 @@ def _add_record(capture: Capture, line: str, where: str) -> None:
             f"{where}: no captureData.endpointInput; {_RECORD_HINT} (was the endpoint's "
             "CaptureOptions Output only? the monitor needs Input)"
         )
-    rows = parse_rows(body(data["endpointInput"], where), content_type(data["endpointInput"], where), where)
+    rows = parse_rows(body(data["endpointInput"], where), content_type(data["endpointInput"]), where)
     outputs: list[Cell] = [None] * len(rows)
     if isinstance(data.get("endpointOutput"), dict):
         side = data["endpointOutput"]
-        answered = parse_predictions(body(side, where), content_type(side, where), where)
+        answered = parse_predictions(body(side, where), content_type(side), where)
         if len(answered) == len(rows):
             outputs = answered
     metadata = record.get("eventMetadata") if isinstance(record.get("eventMetadata"), dict) else {}
@@ -83,7 +83,7 @@ def _add_record(capture: Capture, line: str, where: str) -> None:
     capture.record_ids.extend(record_id if len(rows) == 1 else f"{record_id}:{i}" for i in range(len(rows)))
 
 
-def content_type(side: dict, where: str) -> str:
+def content_type(side: dict) -> str:
     return str(side.get("observedContentType") or "").split(";", 1)[0].strip().lower()
 
 
@@ -117,7 +117,7 @@ def _cell(value) -> Cell:
     return json.dumps(value)[:40]
 
 
-def _text_cell(text: str) -> Cell:
+def text_cell(text: str) -> Cell:
     stripped = text.strip()
     if stripped in ("", "NA", "NaN", "nan", "null", "None"):
         return None
@@ -130,7 +130,7 @@ def _text_cell(text: str) -> Cell:
 def parse_rows(text: str, media: str, where: str) -> list[list[Cell]]:
     if media in CSV_TYPES:
         lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
-        return [[_text_cell(cell) for cell in line.split(",")] for line in lines]
+        return [[text_cell(cell) for cell in line.split(",")] for line in lines]
     if media in JSON_TYPES:
         return [[_cell(v) for v in row] for row in _json_rows(text, where)]
     raise UserError(
@@ -169,7 +169,7 @@ def _json_rows(text: str, where: str) -> list[list]:
 def parse_predictions(text: str, media: str, where: str) -> list[Cell]:
     """One prediction per row: a CSV answer's first cell, or the built-in algorithms' JSON shapes."""
     if media in CSV_TYPES:
-        return [_text_cell(line.split(",", 1)[0]) for line in text.split("\n") if line.strip()]
+        return [text_cell(line.split(",", 1)[0]) for line in text.split("\n") if line.strip()]
     if media not in JSON_TYPES:
         return []
     try:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..metrics import METRIC_GOALS
-from .capture import Capture, _text_cell, body, capture_files
+from .capture import Capture, body, capture_files, text_cell
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -73,7 +73,7 @@ def _label(value) -> str:
     """`1`, not `1.0`: the same class whether it was read as text or as a number."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    parsed = _text_cell(str(value)) if value is not None else None
+    parsed = text_cell(str(value)) if value is not None else None
     if isinstance(parsed, float) and parsed.is_integer():
         return str(int(parsed))
     return str(value).strip()
