@@ -56,6 +56,13 @@ stop: setup ## Stop the local endpoints `make run` left serving
 approve: setup ## Approve the newest model a prod run registered and deploy it locally (ENV=prod)
 	$(PY) -m local_runner approve --env $(if $(filter dev,$(ENV)),prod,$(ENV))
 
+TRAFFIC_ARGS ?=
+traffic: setup ## Send dataset rows to the local endpoint, captured as SageMaker does (TRAFFIC_ARGS="--drift 1=3")
+	$(PY) -m local_runner traffic $(TRAFFIC_ARGS)
+
+monitor: setup ## Run the monitoring workflow now: violations, the drift report, a retraining run (docs/monitoring.md)
+	$(PY) -m local_runner monitor $(if $(filter-out dev,$(ENV)),--env $(ENV),)
+
 clean-local: ## Stop the local endpoints and delete the local runner's state (.local/: S3, SageMaker, synth)
 	@if [ -d .local/runner ] && [ -x $(PY) ]; then $(PY) -m local_runner stop; fi
 	rm -rf .local

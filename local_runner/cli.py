@@ -21,7 +21,7 @@ from pipeline_client.errors import PipelineError
 from pipeline_client.options import RunOptions, environment_defaults
 from stacks.config import ConfigError
 
-from . import approval, rehearsal, s3, scoring
+from . import approval, monitoring, rehearsal, s3, scoring
 from .cloud import LocalCloud
 from .dataset import DatasetError, default_dataset
 from .permissions import report as permission_report
@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
             rehearsal.add_option(cmd)
     scoring.add_parser(commands, state_dir=STATE_DIR)
     approval.add_parser(commands, state_dir=STATE_DIR)
+    monitoring.add_parsers(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
@@ -311,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             return scoring.score(args)
         if args.command == "approve":
             return approval.approve(args)
+        if args.command in ("traffic", "monitor"):
+            return getattr(monitoring, args.command)(args)
         return run(args, bench=args.command == "bench")
     except (UsageError, DatasetError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
