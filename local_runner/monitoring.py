@@ -97,7 +97,10 @@ def traffic(args: argparse.Namespace) -> int:
         cloud.deploy(assembly)
         endpoint = _serving(cloud)
         if endpoint is None:
-            console.print(f'No endpoint is serving: deploy one first (make run RUN_ARGS="--env {args.env}")')
+            console.print(
+                f'No endpoint is serving: deploy one first (make run RUN_ARGS="--env {args.env}"; in prod, then '
+                "make approve)"
+            )
             return 1
         runtime = cloud.client("sagemaker-runtime")
         for row in rows:
