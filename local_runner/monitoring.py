@@ -132,7 +132,10 @@ def monitor(args: argparse.Namespace) -> int:
         for v in violations:
             console.print(f"  {v.get('feature_name') or v.get('metric_name')}: {v['constraint_check_type']}: "
                           f"{v['description']}")  # fmt: skip
-        console.print(f"Report: [bold]{plan['s3']['report']}[/] (statistics.json and the violations beside it)")
+        local = runner_dir / "monitoring" / plan["id"]  # a copy to open in a browser
+        s3.download(plan["s3"]["output"], local)
+        console.print(f"Report: [bold]{local / 'drift_report.html'}[/] (statistics.json and the violations beside it)")
+        console.print(f"  in local S3: {plan['s3']['report']}")
         retraining = result.output.get("retraining")
         if retraining and "execution_arn" in retraining:
             console.print(f"Retraining started: [bold]{retraining['execution_arn']}[/]")
