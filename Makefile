@@ -11,7 +11,7 @@ STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery bench-synth bench-scale
+.PHONY: help setup synth test lint format diff deploy destroy run score stop approve clean-local summary clean bench bench-local image up down synth-delivery deploy-delivery bench-synth bench-scale traffic monitor
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,13 @@ up: setup ## Start the local cloud: the AWS APIs on 127.0.0.1:4566 for the CLI, 
 DOWN_ARGS ?=
 down: ## Stop the local cloud `make up` started; its state stays in .local/ for the next `make up`
 	@if [ -x $(PY) ]; then $(PY) -m local_runner.server down $(DOWN_ARGS); fi
+
+TRAFFIC_ARGS ?=
+traffic: setup ## Send dataset rows to the local endpoint, captured as SageMaker does (TRAFFIC_ARGS="--drift 1=3")
+	$(PY) -m local_runner traffic $(TRAFFIC_ARGS)
+
+monitor: setup ## Run the monitoring workflow now: violations, the drift report, a retraining run (docs/monitoring.md)
+	$(PY) -m local_runner monitor $(if $(filter-out dev,$(ENV)),--env $(ENV),)
 
 clean-local: ## Stop the local endpoints and delete the local runner's state (.local/: S3, SageMaker, synth)
 	@if [ -f .local/server.json ] && [ -x $(PY) ]; then $(PY) -m local_runner.server down; fi

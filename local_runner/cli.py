@@ -22,7 +22,7 @@ from pipeline_client.errors import PipelineError
 from pipeline_client.in_process import client_of
 from stacks.config import ConfigError
 
-from . import approval, rehearsal, s3, score_command
+from . import approval, monitoring, rehearsal, s3, score_command
 from .cloud import LocalCloud
 from .dataset import default_dataset
 from .permissions import report as permission_report
@@ -66,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
             rehearsal.add_option(cmd)
     score_command.add_parser(commands, state_dir=STATE_DIR)
     approval.add_parser(commands, state_dir=STATE_DIR)
+    monitoring.add_parsers(commands, state_dir=STATE_DIR)
     stop = commands.add_parser("stop", help="stop the local endpoints a run left serving")
     stop.add_argument("--state-dir", type=Path, default=STATE_DIR)
     return root
@@ -290,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             return score_command.score(args)
         if args.command == "approve":
             return approval.approve(args)
+        if args.command in ("traffic", "monitor"):
+            return getattr(monitoring, args.command)(args)
         return run(args, bench=args.command == "bench")
     except (UsageError, PipelineError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)

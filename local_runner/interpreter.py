@@ -217,6 +217,19 @@ class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
         name = boto_service_name or self.resource.api_name
         return _boto_service_names().get(name, super()._get_boto_service_name(boto_service_name))
 
+    def _normalise_parameters(self, parameters: dict, boto_service_name=None, service_action_name=None) -> None:
+        """Step Functions takes every SDK integration's parameters in PascalCase and sends them under the API's
+        own member names; moto's port leaves them as written, so a camelCase API (Step Functions' own:
+        stateMachineArn, name, input) failed. Top-level members, matched without regard to case."""
+        action = service_action_name or self.resource.api_action
+        shape = operation_model(self._get_boto_service_name(boto_service_name), action[0].upper() + action[1:])
+        members = {name.lower(): name for name in shape.input_shape.members}
+        for key in list(parameters):
+            name = members.get(key.lower())
+            if name is not None and name != key:
+                parameters[name] = parameters.pop(key)
+        super()._normalise_parameters(parameters, boto_service_name, service_action_name)
+
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
         if isinstance(ex, ParamValidationError):
             ex = _validation_client_error(ex)
@@ -236,7 +249,8 @@ class StateTaskServiceAwsSdkLocal(StateTaskServiceAwsSdk):
         if isinstance(response, dict):
             safe = to_json_safe(response)
             response.clear()
-            response.update(safe)
+            # And answered in PascalCase (ExecutionArn, not botocore's executionArn), top-level members.
+            response.update({key[:1].upper() + key[1:]: value for key, value in safe.items()})
 
 
 @functools.cache

@@ -83,6 +83,7 @@ class NotebookStack(Stack):
                     "WorkflowStateMachine8F1B1C15Name490007D3",
                     "ScoringStateMachineE8EB195EName9DEC0E2F",
                     "ApprovalStateMachine5BF18DA7NameF6C438DD",
+                    "MonitoringWorkflowStateMachine431F1883Name6E382E21",
                 )
             ),
         )

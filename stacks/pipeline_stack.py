@@ -13,6 +13,8 @@ from constructs import Construct
 from stacks import contract
 from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashboard
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
+from stacks.components.monitoring.model_monitoring import ModelMonitoring, MonitoringInputs
+from stacks.components.monitoring.nag import acknowledge_monitoring_findings
 from stacks.components.pipeline_functions import PipelineFunctions
 from stacks.components.run_triggers import RunTriggers
 from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
@@ -173,6 +175,26 @@ class PipelineStack(Stack):
                 value=scoring.state_machine.state_machine_arn,
                 description='Score a dataset offline: start-execution --input \'{"data": "s3://DATA-BUCKET/PREFIX/"}\'',
             )
+        monitoring = None
+        if config.monitoring.enabled:
+            monitoring = ModelMonitoring(
+                self,
+                "Monitoring",
+                config=config,
+                inputs=MonitoringInputs(
+                    endpoint_name=endpoint_name,
+                    pipeline=self.state_machine,
+                    failure_handler=functions.failure_handler,
+                    sagemaker_role=sagemaker_role,
+                    image_uri=image.image_uri,
+                    data_bucket=storage.data_bucket,
+                    artifacts_bucket=storage.artifacts_bucket,
+                    key=storage.key,
+                    topic=topic,
+                    dead_letters=functions.dead_letters,
+                ),
+            )
+            machines["Monitoring"] = monitoring.state_machine
         self.state_machines = list(machines.values())  # training first; people may start any of them
         functions.grant_failure_handling(state_machines=self.state_machines, endpoint_name=endpoint_name)
         FailureBackstop(
@@ -191,16 +213,16 @@ class PipelineStack(Stack):
             data_bucket=storage.data_bucket,
             dead_letters=functions.dead_letters,
         )
-        PipelineDashboard(
+        titles = {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring", "Monitoring": "Monitoring"}
+        dashboard = PipelineDashboard(
             self,
             "Dashboard",
-            state_machines={
-                {"": "Pipeline", "Approval": "Approval", "Scoring": "Batch scoring"}[key]: machine
-                for key, machine in machines.items()
-            },
+            state_machines={titles[key]: machine for key, machine in machines.items()},
             functions=[functions.prepare_run, functions.failure_handler],
             endpoint_name=endpoint_name,
         )
+        if monitoring is not None:
+            monitoring.add_to_dashboard(dashboard.node.find_child("Dashboard"))
         self.endpoint_name = endpoint_name
         CfnOutput(
             self,
@@ -210,6 +232,8 @@ class PipelineStack(Stack):
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="The real-time endpoint runs deploy to")
         CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn, description="Failure notifications")
+        if monitoring is not None:
+            acknowledge_monitoring_findings(self, storage_stack_name=storage.stack_name)
         # Each construct acknowledges its own findings; these concern every role and function of the stack.
         acknowledge(
             self,

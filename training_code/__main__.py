@@ -1,16 +1,17 @@
-"""``python -m training_code train | serve | process | evaluate | algorithms`` (what ``docker run IMAGE X`` runs)."""
+"""``python -m training_code train | serve | process | evaluate | monitor | algorithms`` (``docker run IMAGE X``)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-USAGE = """usage: python -m training_code {train,serve,process,evaluate,algorithms} [options]
+USAGE = """usage: python -m training_code {train,serve,process,evaluate,monitor,algorithms} [options]
 
   train        fit the algorithm named by hyperparameter 'algorithm' (SageMaker training job)
   serve        HTTP inference server on port 8080: GET /ping, POST /invocations
   process      split/impute/scale raw data, write a statistics/schema baseline (processing job)
   evaluate     score model.tar.gz on the test split, write evaluation.json and a plot
+  monitor      drift and model quality of captured endpoint traffic against the baseline (processing job)
   algorithms   list the algorithms (--json: the full registry with hyperparameters and metrics)
 """
 
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluate import main as evaluate_main
 
         return evaluate_main(rest)
+    if command == "monitor":
+        from .monitor import main as monitor_main
+
+        return monitor_main(rest)
     if command == "algorithms":
         return _algorithms(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

@@ -11,6 +11,24 @@ def _number(value):
     return value if math.isfinite(value) else None
 
 
+def histogram(values) -> list[dict]:
+    """Equal-mass buckets (decile edges) in Model Monitor's KLL bucket shape: the monitor's PSI bins.
+
+    Deciles, not equal widths, so that no bucket of a skewed feature is nearly empty (PSI divides by it);
+    repeated edges of a discrete feature collapse into fewer buckets.
+    """
+    import numpy as np
+
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, 11)))
+    if edges.size == 1:
+        return [{"lower_bound": _number(edges[0]), "upper_bound": _number(edges[0]), "count": int(values.size)}]
+    counts, _ = np.histogram(values, bins=edges)
+    return [
+        {"lower_bound": _number(low), "upper_bound": _number(high), "count": int(count)}
+        for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+
+
 def statistics(frame) -> dict:
     import numpy as np
     import pandas as pd
@@ -25,7 +43,7 @@ def statistics(frame) -> dict:
             q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
             entry.update(mean=_number(values.mean()), std=_number(values.std()), min=_number(values.min()),
                          max=_number(values.max()), p5=_number(q[0]), p25=_number(q[1]), p50=_number(q[2]),
-                         p75=_number(q[3]), p95=_number(q[4]))
+                         p75=_number(q[3]), p95=_number(q[4]), histogram=histogram(values))
             if np.all(values == np.round(values)):
                 entry["inferred_type"] = "Integral"
         features.append(entry)

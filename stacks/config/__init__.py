@@ -23,6 +23,7 @@ from stacks.config.sections import (
     EndpointAutoscaling,
     EndpointConfig,
     EndpointDeployment,
+    MonitoringConfig,
     NotebookConfig,
     PipelineDefaults,
     ProcessingConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "EndpointAutoscaling",
     "EndpointConfig",
     "EndpointDeployment",
+    "MonitoringConfig",
     "NotebookConfig",
     "PipelineDefaults",
     "ProcessingConfig",
@@ -91,6 +93,7 @@ class AppConfig(_Section):
     triggers: TriggersConfig = TriggersConfig()
     batch_transform: BatchTransformConfig = BatchTransformConfig()
     notebook: NotebookConfig = NotebookConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("account")
     @classmethod
@@ -164,6 +167,11 @@ class AppConfig(_Section):
         if refusal:
             raise ValueError(
                 f"training.instance_count {self.training.instance_count} with pipeline.algorithm: {refusal}"
+            )
+        if self.monitoring.enabled and not self.endpoint.data_capture_percent:
+            raise ValueError(
+                "monitoring.enabled needs endpoint.data_capture_percent > 0: the monitoring reads the captured "
+                "requests (a serverless endpoint captures none: use an instance endpoint, or disable monitoring)"
             )
         return self
 

@@ -310,3 +310,34 @@ class AllowedInstanceTypes(_Section):
     @classmethod
     def _transform(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(instance_types.check_transform(v) for v in values)
+
+
+class DriftThresholds(_Section):
+    """Per-feature limits of the monitoring job (training_code/monitoring/drift.py)."""
+
+    distance: float = Field(0.2, gt=0, le=10)  # population stability index
+    missing_rate: float = Field(0.05, ge=0, le=1)  # increase over the baseline's share of missing values
+    type_rate: float = Field(0.01, ge=0, le=1)  # share of values of the wrong type
+    out_of_range_rate: float = Field(0.05, ge=0, le=1)  # share outside the baseline's [min, max]
+    min_rows: int = Field(100, ge=1, le=10_000_000)  # fewer captured rows: reported, not judged
+
+
+class MonitoringConfig(_Section):
+    """Drift and model quality of the endpoint's captured traffic, on a schedule (docs/monitoring.md)."""
+
+    enabled: bool = False
+    period: Literal["hour", "day"] = "hour"  # how often it runs, and the window of captures it reads
+    drift: DriftThresholds = DriftThresholds()
+    quality_tolerance: float = Field(0.05, ge=0)  # how much worse than at evaluation the live metric may be
+    ground_truth_prefix: str = "ground-truth/"  # in the data bucket: <prefix>yyyy/mm/dd/hh/*.jsonl
+    metrics_namespace: str = Field("SageMakerPipeline/Monitoring", pattern=r"^[A-Za-z0-9._/#:-]{1,255}$")
+    retrain_on_drift: bool = False
+    retrain_data_prefix: str = "datasets/"  # its newest sub-prefix (by name) is the retraining data
+    retrain_cooldown_hours: int = Field(24, ge=1, le=24 * 90)
+
+    @field_validator("ground_truth_prefix", "retrain_data_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value.startswith("/") or not value.endswith("/"):
+            raise ValueError("must be a key prefix such as ground-truth/ (no leading slash, ending in /)")
+        return value

@@ -57,7 +57,7 @@ def test_role_starts_and_follows_runs_and_calls_only_the_endpoint(notebook_app: 
         for s in r["Properties"]["PolicyDocument"]["Statement"]
     }
     assert statements["StartPipelineRuns"]["Action"] == "states:StartExecution"
-    assert len(statements["StartPipelineRuns"]["Resource"]) == 3  # training, approval (prod), scoring
+    assert len(statements["StartPipelineRuns"]["Resource"]) == 4  # training, approval, scoring, monitoring (prod)
     assert set(statements["CallTheEndpoint"]["Action"]) == {"sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"}
     actions = {a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not [a for a in actions if a.startswith(("sagemaker:Create", "iam:", "sagemaker:Delete"))]

@@ -65,6 +65,8 @@ def test_backstop_rule_sends_failed_executions_to_the_failure_handler(each_env: 
     if each_env.environment == "prod":  # the approval workflow fails into the same handling
         machines.append({"Ref": "ApprovalStateMachine5BF18DA7"})
     machines.append({"Ref": "ScoringStateMachineE8EB195E"})  # batch scoring too
+    if each_env.environment == "prod":  # and the monitoring workflow, on where it is enabled
+        machines.append({"Ref": "MonitoringWorkflowStateMachine431F1883"})
     assert pattern["detail"]["stateMachineArn"] == machines
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["FunctionsFailureHandlerF246E445", "Arn"]}
@@ -90,8 +92,8 @@ def test_alarms_notify_the_topic(each_env: SynthesizedApp, metric: str) -> None:
         for a in each_env.resources("pipeline", "AWS::CloudWatch::Alarm").values()
         if a["Properties"]["MetricName"] == metric
     ]
-    # One alarm per state machine: training, scoring, and in prod the approval workflow.
-    machines = (3 if each_env.environment == "prod" else 2) if metric.startswith("Executions") else 1
+    # One alarm per state machine: training, scoring, and in prod the approval and monitoring workflows.
+    machines = (4 if each_env.environment == "prod" else 2) if metric.startswith("Executions") else 1
     assert len(alarms) == machines
     assert alarms[0]["AlarmActions"] == [{"Ref": TOPIC}]
     assert alarms[0]["Threshold"] == 1
@@ -125,7 +127,7 @@ def test_failure_handler_gets_what_it_needs(each_env: SynthesizedApp) -> None:
 
 def test_state_machines_log_everything_encrypted_and_trace(each_env: SynthesizedApp) -> None:
     machines = each_env.resources("pipeline", "AWS::StepFunctions::StateMachine").values()
-    assert len(machines) == {"dev": 2, "prod": 3}[each_env.environment]  # + scoring; + approval in prod
+    assert len(machines) == {"dev": 2, "prod": 4}[each_env.environment]  # + scoring; + approval, monitoring in prod
     for machine in (m["Properties"] for m in machines):
         assert machine["StateMachineType"] == "STANDARD"
         assert machine["TracingConfiguration"] == {"Enabled": True}

@@ -1,0 +1,1 @@
+"""Plan one monitoring run: what serves, its baseline, the captured window, and whether retraining may start."""

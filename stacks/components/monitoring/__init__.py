@@ -1,0 +1,1 @@
+"""Model monitoring built from EventBridge Scheduler, Step Functions and SageMaker Processing (docs/monitoring.md)."""
