@@ -15,6 +15,7 @@ from stacks.components.endpoint_monitoring import EndpointAlarms, PipelineDashbo
 from stacks.components.failure_alerts import FailureBackstop, NotificationTopic
 from stacks.components.monitoring.model_monitoring import ModelMonitoring, MonitoringInputs
 from stacks.components.monitoring.nag import acknowledge_monitoring_findings
+from stacks.components.monitoring.settings import MonitoringSettings
 from stacks.components.pipeline_functions import PipelineFunctions
 from stacks.components.run_triggers import RunTriggers
 from stacks.components.sagemaker_execution_role import SageMakerExecutionRole
@@ -180,7 +181,13 @@ class PipelineStack(Stack):
             monitoring = ModelMonitoring(
                 self,
                 "Monitoring",
-                config=config,
+                settings=MonitoringSettings(
+                    monitoring=config.monitoring,
+                    processing=config.processing,
+                    environment=config.environment,
+                    log_retention_days=config.log_retention_days,
+                    powertools_layer_version=config.powertools_layer_version,
+                ),
                 inputs=MonitoringInputs(
                     endpoint_name=endpoint_name,
                     pipeline=self.state_machine,

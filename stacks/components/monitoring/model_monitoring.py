@@ -22,12 +22,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.components.event_delivery import MAX_EVENT_AGE, RETRY_ATTEMPTS
 from stacks.components.monitoring.observability import monitoring_widgets, violation_alarm
 from stacks.components.monitoring.permissions import grant_monitor_job, grant_planner
 from stacks.components.monitoring.planner_function import planner_function
+from stacks.components.monitoring.settings import MonitoringSettings
 from stacks.components.monitoring.workflow import MonitoringResources, MonitoringWorkflow
-from stacks.config import AppConfig
+from stacks.support.event_delivery import MAX_EVENT_AGE, RETRY_ATTEMPTS
 
 # Minutes past the period's end: data capture delivers within a few minutes, so the period is complete.
 SCHEDULES = {"hour": {"minute": "10"}, "day": {"minute": "15", "hour": "0"}}
@@ -48,46 +48,48 @@ class MonitoringInputs:
 
 
 class ModelMonitoring(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, inputs: MonitoringInputs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: MonitoringSettings, inputs: MonitoringInputs
+    ) -> None:
         super().__init__(scope, construct_id)
-        m, i = config.monitoring, inputs
-        self._config, self._endpoint_name = m, i.endpoint_name
+        monitoring = settings.monitoring
+        self._config, self._endpoint_name = monitoring, inputs.endpoint_name
         self.planner = planner_function(
             self,
-            config=config,
-            key=i.key,
-            endpoint_name=i.endpoint_name,
-            data_bucket=i.data_bucket.bucket_name,
-            artifacts_bucket=i.artifacts_bucket.bucket_name,
-            pipeline_arn=i.pipeline.state_machine_arn,
+            settings=settings,
+            key=inputs.key,
+            endpoint_name=inputs.endpoint_name,
+            data_bucket=inputs.data_bucket.bucket_name,
+            artifacts_bucket=inputs.artifacts_bucket.bucket_name,
+            pipeline_arn=inputs.pipeline.state_machine_arn,
         )
         grant_planner(
             self.planner,
-            endpoint_name=i.endpoint_name,
-            artifacts_bucket=i.artifacts_bucket,
-            data_bucket=i.data_bucket,
-            pipeline=i.pipeline,
-            key=i.key,
+            endpoint_name=inputs.endpoint_name,
+            artifacts_bucket=inputs.artifacts_bucket,
+            data_bucket=inputs.data_bucket,
+            pipeline=inputs.pipeline,
+            key=inputs.key,
         )
         workflow = MonitoringWorkflow(
             self,
             "Workflow",
-            config=config,
+            settings=settings,
             resources=MonitoringResources(
                 plan_monitoring=self.planner,
-                failure_handler=i.failure_handler,
-                pipeline=i.pipeline,
-                artifacts_bucket=i.artifacts_bucket,
-                key=i.key,
-                image_uri=i.image_uri,
-                role_arn=i.sagemaker_role.role_arn,
+                failure_handler=inputs.failure_handler,
+                pipeline=inputs.pipeline,
+                artifacts_bucket=inputs.artifacts_bucket,
+                key=inputs.key,
+                image_uri=inputs.image_uri,
+                role_arn=inputs.sagemaker_role.role_arn,
             ),
         )
         self.state_machine = workflow.state_machine
-        grant_monitor_job(self.state_machine, sagemaker_role=i.sagemaker_role, key=i.key)
+        grant_monitor_job(self.state_machine, sagemaker_role=inputs.sagemaker_role, key=inputs.key)
         # The job reads the captures (the role may only write them so far) and writes its reports.
-        i.artifacts_bucket.grant_read(i.sagemaker_role, "data-capture/*")
-        i.artifacts_bucket.grant_put(i.sagemaker_role, "monitoring/*")
+        inputs.artifacts_bucket.grant_read(inputs.sagemaker_role, "data-capture/*")
+        inputs.artifacts_bucket.grant_put(inputs.sagemaker_role, "monitoring/*")
         # Its own role: the dead-letter queue is encrypted with the pipeline's key, which CDK's target does not grant.
         schedule_role = iam.Role(
             self,
@@ -96,31 +98,38 @@ class ModelMonitoring(Construct):
                 "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
             ),
         )
-        i.key.grant(schedule_role, "kms:GenerateDataKey", "kms:Decrypt")
+        inputs.key.grant(schedule_role, "kms:GenerateDataKey", "kms:Decrypt")
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
-            description=f"Monitor the endpoint's captured traffic every {m.period}",
-            schedule=scheduler.ScheduleExpression.cron(**SCHEDULES[m.period]),
+            description=f"Monitor the endpoint's captured traffic every {monitoring.period}",
+            schedule=scheduler.ScheduleExpression.cron(**SCHEDULES[monitoring.period]),
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(
                     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
                 ),
-                dead_letter_queue=i.dead_letters,
+                dead_letter_queue=inputs.dead_letters,
                 retry_attempts=RETRY_ATTEMPTS,
-                max_event_age=MAX_EVENT_AGE if m.period == "day" else Duration.minutes(50),
+                max_event_age=MAX_EVENT_AGE if monitoring.period == "day" else Duration.minutes(50),
                 role=schedule_role,
             ),
         )
         self.alarm = violation_alarm(
-            self, namespace=m.metrics_namespace, endpoint_name=i.endpoint_name, period=m.period, topic=i.topic
+            self,
+            namespace=monitoring.metrics_namespace,
+            endpoint_name=inputs.endpoint_name,
+            period=monitoring.period,
+            topic=inputs.topic,
         )
 
     def add_to_dashboard(self, dashboard: cloudwatch.Dashboard) -> None:
-        m = self._config
+        monitoring = self._config
         dashboard.add_widgets(
             *monitoring_widgets(
-                namespace=m.metrics_namespace, endpoint_name=self._endpoint_name, period=m.period, alarm=self.alarm
+                namespace=monitoring.metrics_namespace,
+                endpoint_name=self._endpoint_name,
+                period=monitoring.period,
+                alarm=self.alarm,
             )
         )

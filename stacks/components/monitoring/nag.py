@@ -6,7 +6,8 @@ from aws_cdk import Stack
 
 from stacks.checkov_skips import skip_checkov
 from stacks.nag import acknowledge
-from stacks.pipeline_nag import (
+from stacks.support.nag_reasons import (
+    INVOKE_GRANT,
     KMS_GRANT,
     MANAGED_BASIC_ROLE,
     NO_RESERVED_CONCURRENCY,
@@ -19,7 +20,7 @@ from stacks.pipeline_nag import (
 )
 
 XRAY = "X-Ray trace segments support no resource-level permissions"
-LAMBDA_GRANT = "CDK's LambdaInvoke grant: the function and its versions"
+
 STATES_ARN = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
 
 
@@ -58,8 +59,8 @@ def acknowledge_monitoring_findings(stack: Stack, *, storage_stack_name: str) ->
         machine,
         (f"AwsSolutions-IAM5[Resource::{SAGEMAKER_ARN}:processing-job/monitor-*]", "Monitoring jobs, named per run"),
         (f"AwsSolutions-IAM5[Resource::{artifacts}/monitoring/*]", "ReadViolations reads the run's report"),
-        ("AwsSolutions-IAM5[Resource::<MonitoringPlanMonitoring310557D0.Arn>:*]", LAMBDA_GRANT),
-        ("AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]", LAMBDA_GRANT),
+        ("AwsSolutions-IAM5[Resource::<MonitoringPlanMonitoring310557D0.Arn>:*]", INVOKE_GRANT),
+        ("AwsSolutions-IAM5[Resource::<FunctionsFailureHandlerF246E445.Arn>:*]", INVOKE_GRANT),
         ("AwsSolutions-IAM5[Resource::*]", XRAY),
     )
     acknowledge(

@@ -10,15 +10,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.components.local_bundling import function_code
-from stacks.components.log_retention import log_retention
-from stacks.config import AppConfig
+from stacks.components.monitoring.settings import MonitoringSettings
+from stacks.support.local_bundling import function_code
+from stacks.support.log_retention import log_retention
 
 
 def planner_function(
     scope: Construct,
     *,
-    config: AppConfig,
+    settings: MonitoringSettings,
     key: kms.IKey,
     endpoint_name: str,
     data_bucket: str,
@@ -29,13 +29,13 @@ def planner_function(
         scope,
         "Powertools",
         f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:017000801446:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python313-x86_64:{config.powertools_layer_version}",
+        f"AWSLambdaPowertoolsPythonV3-python313-x86_64:{settings.powertools_layer_version}",
     )
     log_group = logs.LogGroup(
         scope,
         "PlanMonitoringLogs",
         encryption_key=key,
-        retention=log_retention(config.log_retention_days),
+        retention=log_retention(settings.log_retention_days),
         removal_policy=RemovalPolicy.RETAIN,
     )
     return lambda_.Function(
@@ -53,12 +53,14 @@ def planner_function(
         log_group=log_group,
         environment={
             "POWERTOOLS_SERVICE_NAME": "PlanMonitoring",
-            "ENVIRONMENT_NAME": config.environment,
+            "ENVIRONMENT_NAME": settings.environment,
             "ENDPOINT_NAME": endpoint_name,
             "DATA_BUCKET": data_bucket,
             "ARTIFACTS_BUCKET": artifacts_bucket,
             "PIPELINE_STATE_MACHINE_ARN": pipeline_arn,
-            "MONITORING": json.dumps(config.monitoring.model_dump(mode="json"), sort_keys=True, separators=(",", ":")),
+            "MONITORING": json.dumps(
+                settings.monitoring.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+            ),
         },
         environment_encryption=key,
     )

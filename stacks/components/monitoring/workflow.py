@@ -18,10 +18,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.components.monitoring.monitor_job import SYNC, monitor_request
+from stacks.components.monitoring.settings import MonitoringSettings
 from stacks.components.workflow.failure_path import FailurePath
 from stacks.components.workflow.observed_state_machine import observed_state_machine
 from stacks.components.workflow.planning_step import planning_step
-from stacks.config import AppConfig
 from stacks.config.timeouts import SLACK_SECONDS
 
 
@@ -37,14 +37,15 @@ class MonitoringResources:
 
 
 class MonitoringWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, resources: MonitoringResources):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: MonitoringSettings, resources: MonitoringResources
+    ):
         super().__init__(scope, construct_id)
-        r = resources
-        failures = FailurePath(self, "Failure", failure_handler=r.failure_handler)
+        failures = FailurePath(self, "Failure", failure_handler=resources.failure_handler)
         plan = planning_step(
             self,
             "PlanMonitoring",
-            function=r.plan_monitoring,
+            function=resources.plan_monitoring,
             plan_key="monitoring",
             comment="What serves, its baseline, this period's captures; whether retraining may start",
             failures=failures,
@@ -55,7 +56,7 @@ class MonitoringWorkflow(Construct):
             state_name="NothingToMonitor",
             comment="No model serving, or no data captured in the period: $.monitoring.reason",
         )
-        processing = config.processing
+        processing = settings.processing
         monitor = sfn.CustomState(
             self,
             "Monitor",
@@ -64,7 +65,10 @@ class MonitoringWorkflow(Construct):
                 "Comment": "Drift and model quality of the period's captures (the container's monitor entry point)",
                 "Resource": SYNC,
                 "Parameters": monitor_request(
-                    image_uri=r.image_uri, role_arn=r.role_arn, key_arn=r.key.key_arn, processing=processing
+                    image_uri=resources.image_uri,
+                    role_arn=resources.role_arn,
+                    key_arn=resources.key.key_arn,
+                    processing=processing,
                 ),
                 "ResultSelector": {"name.$": "$.ProcessingJobName", "status.$": "$.ProcessingJobStatus"},
                 "ResultPath": "$.job",
@@ -80,8 +84,8 @@ class MonitoringWorkflow(Construct):
             service="s3",
             action="getObject",
             iam_action="s3:GetObject",
-            iam_resources=[r.artifacts_bucket.arn_for_objects("monitoring/*")],
-            parameters={"Bucket": r.artifacts_bucket.bucket_name, "Key.$": "$.monitoring.s3.violations_key"},
+            iam_resources=[resources.artifacts_bucket.arn_for_objects("monitoring/*")],
+            parameters={"Bucket": resources.artifacts_bucket.bucket_name, "Key.$": "$.monitoring.s3.violations_key"},
             result_selector={"doc.$": "States.StringToJson($.Body)"},
             result_path="$.violations",
         )
@@ -106,9 +110,9 @@ class MonitoringWorkflow(Construct):
             service="sfn",
             action="startExecution",
             iam_action="states:StartExecution",
-            iam_resources=[r.pipeline.state_machine_arn],
+            iam_resources=[resources.pipeline.state_machine_arn],
             parameters={
-                "StateMachineArn": r.pipeline.state_machine_arn,
+                "StateMachineArn": resources.pipeline.state_machine_arn,
                 "Name.$": "$.monitoring.retrain.name",
                 "Input.$": "States.JsonToString($.monitoring.retrain.input)",
             },
@@ -142,8 +146,8 @@ class MonitoringWorkflow(Construct):
         self.state_machine = observed_state_machine(
             self,
             definition=definition,
-            key=r.key,
-            log_retention_days=config.log_retention_days,
+            key=resources.key,
+            log_retention_days=settings.log_retention_days,
             timeout=Duration.seconds(processing.max_runtime_seconds + 4 * SLACK_SECONDS),
             comment="Model monitoring: drift and quality of the endpoint's captured traffic",
         )
