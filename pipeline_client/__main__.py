@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from . import BACKENDS, connect
+from . import TARGETS, connect
 from .errors import PipelineError
 from .smoke import smoke_check
 
@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     )
     smoke.add_argument(
         "--backend",
-        choices=BACKENDS,
+        choices=TARGETS,
         default=os.environ.get("PIPELINE_BACKEND") or "aws",
         help="aws: the deployed stacks (default); local: the local cloud in this process",
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .base import Pipeline
+from .client import PipelineClient
 from .dataset import read_rows
 from .errors import PipelineError, RunFailed
 from .results import print_progress
@@ -48,7 +48,7 @@ class SmokeResult:
 
 
 def smoke_check(
-    pipeline: Pipeline,
+    pipeline: PipelineClient,
     *,
     invoke_only: bool = False,
     timeout_seconds: float = 3600,
@@ -97,7 +97,7 @@ def smoke_check(
     return SmokeResult(endpoint_name=name, run_name=run_name, predictions=predictions)
 
 
-def _check_expected(pipeline: Pipeline, given: Mapping[str, str]) -> None:
+def _check_expected(pipeline: PipelineClient, given: Mapping[str, str]) -> None:
     for variable, attribute in EXPECTED_OUTPUTS.items():
         wanted, found = given.get(variable), getattr(pipeline.resources, attribute)
         if wanted and wanted != found:
@@ -108,7 +108,7 @@ def _check_expected(pipeline: Pipeline, given: Mapping[str, str]) -> None:
             )
 
 
-def _check_in_service(pipeline: Pipeline, name: str, *, ran: bool) -> None:
+def _check_in_service(pipeline: PipelineClient, name: str, *, ran: bool) -> None:
     deploy = (
         "the run reported DEPLOYED: see the endpoint's events in the SageMaker console"
         if ran

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_client.__main__ import main
-from pipeline_client.local import LocalPipeline
+from pipeline_client.in_process import open_local
 from pipeline_client.smoke import SmokeFailed, smoke_check
 
 
@@ -52,7 +52,7 @@ def test_the_endpoint_url_goes_with_the_aws_backend(capsys: pytest.CaptureFixtur
 
 
 def test_a_run_that_outlasts_the_timeout_says_which_setting_to_raise(tmp_path: Path, cdk_out: Path) -> None:
-    with LocalPipeline(state_dir=tmp_path / "state", cdk_out=cdk_out) as pipeline:
+    with open_local(state_dir=tmp_path / "state", cdk_out=cdk_out) as pipeline:
         with pytest.raises(SmokeFailed) as raised:
             smoke_check(pipeline, timeout_seconds=0, expected={}, progress=None)
         assert raised.value.execution_arn.startswith("arn:aws:states:")  # closing the local cloud ends it
@@ -64,14 +64,14 @@ def test_a_run_that_outlasts_the_timeout_says_which_setting_to_raise(tmp_path: P
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_check_passes_on_a_deployed_endpoint_then_fails_on_its_errors(tmp_path: Path, cdk_out: Path) -> None:
-    with LocalPipeline(state_dir=tmp_path / "state", cdk_out=cdk_out) as pipeline:
+    with open_local(state_dir=tmp_path / "state", cdk_out=cdk_out) as pipeline:
         endpoint = pipeline.describe().endpoint_name
         passed = smoke_check(pipeline, timeout_seconds=600, expected={"SMOKE_ENDPOINT_NAME": endpoint}, progress=None)
         assert passed.endpoint_name == endpoint and passed.run_name is not None
         assert len(passed.predictions) == 5
         assert str(passed).startswith(f"smoke check passed: run {passed.run_name} deployed it; endpoint {endpoint}")
 
-        pipeline.cloud.faults.api_error(
+        pipeline.local.cloud.faults.api_error(
             "sagemaker-runtime", "InvokeEndpoint", "ModelError", "Received server error (500) from primary", 424
         )
         with pytest.raises(SmokeFailed) as raised:
