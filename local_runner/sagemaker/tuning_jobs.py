@@ -14,6 +14,17 @@ from .plumbing import JobFailed, SageMakerPlumbing, describe_record
 from .training import TRAINING_KEYS
 from .tuning import strategy_for
 
+_TUNING_SUMMARY = (  # the fields of a HyperParameterTuningJobSummary that the record holds as they are
+    "HyperParameterTuningJobName",
+    "HyperParameterTuningJobArn",
+    "HyperParameterTuningJobStatus",
+    "CreationTime",
+    "HyperParameterTuningEndTime",
+    "LastModifiedTime",
+    "TrainingJobStatusCounters",
+    "ObjectiveStatusCounters",
+)
+
 
 class TuningJobs(SageMakerPlumbing):
     # -- tuning jobs ----------------------------------------------------------------
@@ -222,6 +233,24 @@ class TuningJobs(SageMakerPlumbing):
         if record is None:
             raise ServiceError("ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}")
         return describe_record(record, "DescribeHyperParameterTuningJob")
+
+    def op_list_hyper_parameter_tuning_jobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        records = self.store.values("tuning_jobs")
+        if p.get("NameContains"):
+            records = [r for r in records if p["NameContains"].lower() in r["HyperParameterTuningJobName"].lower()]
+        if p.get("StatusEquals"):
+            records = [r for r in records if r["HyperParameterTuningJobStatus"] == p["StatusEquals"]]
+        key = {"Name": "HyperParameterTuningJobName", "Status": "HyperParameterTuningJobStatus"}.get(
+            p.get("SortBy", "CreationTime"), "CreationTime"
+        )
+        records = sorted(records, key=lambda r: r[key], reverse=p.get("SortOrder", "Descending") == "Descending")
+        summaries = []
+        for record in records[: p.get("MaxResults", 100)]:
+            config = record.get("HyperParameterTuningJobConfig", {})
+            summary = {k: record.get(k) for k in _TUNING_SUMMARY}
+            summary.update(Strategy=config.get("Strategy", "Bayesian"), ResourceLimits=config.get("ResourceLimits"))
+            summaries.append(summary)
+        return {"HyperParameterTuningJobSummaries": summaries}
 
     def op_stop_hyper_parameter_tuning_job(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["HyperParameterTuningJobName"]

@@ -23,7 +23,6 @@ from ..template import Assembly, TemplateError
 from . import state
 from .executions import ExecutionArchive
 from .front import Front
-from .sagemaker_listings import with_listings
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +103,7 @@ def serve(
 
 def front_for(cloud: LocalCloud, archive: ExecutionArchive, health) -> Front:
     """The front over a started LocalCloud: its router for SageMaker, moto's server app for the rest."""
-    call = with_listings(cloud.router.call, cloud.sagemaker.store)
-    return Front(call, DomainDispatcherApplication(create_backend_app), archive, health)
+    return Front(cloud.router.call, DomainDispatcherApplication(create_backend_app), archive, health)
 
 
 def _health(url: str, envs: list[str], cloud: LocalCloud) -> dict:
