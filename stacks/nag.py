@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from aws_cdk import Acknowledgment, PolicyValidationPluginReport, Stage, Validations
+from aws_cdk import Acknowledgment, PolicyValidationPluginReport, Stack, Stage, Token, Validations
+from aws_cdk.region_info import RegionInfo
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
+
+_REGIONAL_ARN = re.compile(r"arn:<AWS::Partition>:([a-z0-9-]+):<AWS::Region>:")
 
 
 class _OwnStageOnly:
@@ -36,5 +40,26 @@ def add_policy_gates(stage: Stage) -> None:
 
 
 def acknowledge(scope: IConstruct, *findings: tuple[str, str]) -> None:
-    """Acknowledge granular finding ids (e.g. `AwsSolutions-IAM5[Action::s3:*]`) with their reasons."""
-    Validations.of(scope).acknowledge(*(Acknowledgment(id=finding, reason=reason) for finding, reason in findings))
+    """Acknowledge granular finding ids (e.g. `AwsSolutions-IAM5[Action::s3:*]`) with their reasons.
+
+    Ids are written as an environment-agnostic synth renders them (`arn:<AWS::Partition>:logs:<AWS::Region>:
+    <AWS::AccountId>:...`); in a stack with an account and region they are rendered as that stack's findings show
+    them (`arn:aws:logs:eu-west-1:111111111111:...`)."""
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=rendered(scope, finding), reason=reason) for finding, reason in findings)
+    )
+
+
+def rendered(scope: IConstruct, finding: str) -> str:
+    """`finding` with the pseudo parameters its stack knows (account, region, partition) as literals."""
+    try:
+        stack = Stack.of(scope)
+    except RuntimeError:  # an app or stage: no environment of its own
+        return finding
+    if not Token.is_unresolved(stack.account):
+        finding = finding.replace("<AWS::AccountId>", stack.account)
+    if not Token.is_unresolved(stack.region):
+        # CDK writes a regional ARN's partition as a literal too; a global one (iam::aws:policy/...) keeps it.
+        partition = RegionInfo.get(stack.region).partition or "aws"
+        finding = _REGIONAL_ARN.sub(rf"arn:{partition}:\1:{stack.region}:", finding)
+    return finding

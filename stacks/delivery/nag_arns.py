@@ -1,23 +1,18 @@
-"""ARN prefixes as cdk-nag prints them in finding ids, for the stack's environment.
-
-An environment-agnostic stack renders `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>`; a stack with an
-account and region in its configuration renders literals (`arn:aws:logs:eu-west-1:111111111111`), so an
-acknowledgment written with the placeholders would not match it.
-"""
+"""ARN prefixes as cdk-nag prints them in finding ids, for the stack's environment (stacks/nag.py's `rendered`:
+an environment-agnostic stack shows `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>`, a stack with an
+account and region the literals, `arn:aws:logs:eu-west-1:111111111111`)."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Token
-from aws_cdk.region_info import RegionInfo
+from aws_cdk import Stack
+
+from stacks.nag import rendered
 
 
 def account(stack: Stack) -> str:
-    return "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    return rendered(stack, "<AWS::AccountId>")
 
 
 def arn_prefix(stack: Stack, service: str) -> str:
     """`arn:PARTITION:SERVICE:REGION:ACCOUNT` of this stack, as a finding id shows it."""
-    if Token.is_unresolved(stack.region):
-        return f"arn:<AWS::Partition>:{service}:<AWS::Region>:{account(stack)}"
-    partition = RegionInfo.get(stack.region).partition or "aws"
-    return f"arn:{partition}:{service}:{stack.region}:{account(stack)}"
+    return rendered(stack, f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>")
