@@ -101,7 +101,7 @@ def environment(base: Path, **extra: str) -> dict:
 
 def quality(base: Path, x: np.ndarray, y: np.ndarray) -> dict:
     from training_code import model_io
-    from training_code.scoring import score
+    from training_code.task_metrics import score
 
     model, _ = model_io.load(base / "model")
     scores = score(model, x.astype(np.float64), y, 0)

@@ -14,9 +14,11 @@ import itertools
 import json
 from pathlib import Path
 
+from pipeline_client.dataset import check_dataset
+
 from . import s3
 from .cloud import LocalCloud
-from .dataset import check_csv, default_dataset
+from .dataset import default_dataset
 from .progress import command_assembly, follow, make_console
 from .template import TemplateError
 
@@ -90,8 +92,10 @@ def _serving(cloud: LocalCloud) -> str | None:
 def traffic(args: argparse.Namespace) -> int:
     console = make_console()
     assembly, _, runner_dir = _assembly(args, console)
-    data = check_csv(args.data) if args.data else default_dataset(args.state_dir.resolve() / "datasets" / "bc.csv")
-    features = [line.split(",")[1:] for line in data.read_text().splitlines() if line.strip()]
+    # The rows as the clients check a dataset (label first, numbers only), a header line left out.
+    info = check_dataset(args.data if args.data else default_dataset(args.state_dir.resolve() / "datasets" / "bc.csv"))
+    lines = [line for line in info.path.read_text().splitlines() if line.strip()][int(info.header) :]
+    features = [line.split(",")[1:] for line in lines]
     rows = drifted(list(itertools.islice(itertools.cycle(features), args.rows)), args.drift)
     with LocalCloud(runner_dir, time_scale=args.time_scale, lambda_log=runner_dir / "lambda.log") as cloud:
         cloud.deploy(assembly)

@@ -25,9 +25,10 @@ from botocore.validate import ParamValidator
 from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
+from .. import stack_outputs
 from ..template import REGION
 from ..validation import ServiceError, service_model
-from . import protocols, sagemaker_api
+from . import protocols, query_protocol, sagemaker_api
 from .executions import ExecutionArchive
 from .incoming import Incoming
 from .protocols import Reply
@@ -46,6 +47,7 @@ SERVED = {
     "monitoring": "cloudwatch",
     "logs": "logs",
     "sts": "sts",
+    "cloudformation": "cloudformation",  # DescribeStacks only: the clients find the pipeline by its outputs
 }
 _ARCHIVED = ("DescribeExecution", "GetExecutionHistory")
 
@@ -98,6 +100,8 @@ class Front:
             )
         if incoming.target and incoming.signing_name in SERVED:
             return self._json(incoming, environ, SERVED[incoming.signing_name])
+        if incoming.signing_name == "cloudformation":
+            return self._cloudformation(incoming)
         return self._moto(incoming, environ)
 
     def _json(self, incoming: Incoming, environ, service: str) -> Reply:
@@ -127,6 +131,21 @@ class Front:
             if archived is not None:
                 return archived
         return self._moto(incoming, environ)
+
+    def _cloudformation(self, incoming: Incoming) -> Reply:
+        """The deployed stacks' outputs (local_runner/stack_outputs.py), in CloudFormation's query protocol."""
+        model = service_model("cloudformation")
+        action = incoming.query_action
+        if action not in stack_outputs.SERVED:
+            return protocols.unknown_operation(
+                "query", f"the local cloud's CloudFormation serves {', '.join(stack_outputs.SERVED)} only, not {action}"
+            )
+        operation = model.operation_model(action)
+        try:
+            response = self.call("cloudformation", action, query_protocol.parse_form(operation, incoming.body))
+        except ServiceError as error:
+            return protocols.query_error(error.code, error.message, error.status)
+        return query_protocol.query_reply(operation, response, model.metadata["xmlNamespace"])
 
     def _archived(self, name: str, params: dict[str, Any], incoming: Incoming, environ) -> Reply | None:
         if name in _ARCHIVED and self.archive.knows(params.get("executionArn")):

@@ -10,6 +10,7 @@ import os
 import shlex
 import socket
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -17,6 +18,13 @@ from pathlib import Path
 import pytest
 
 from local_runner.pipeline import REPO_ROOT, synth
+from stacks.contract import (
+    APPROVAL_OUTPUT,
+    DATA_BUCKET_OUTPUT,
+    STATE_MACHINE_OUTPUT,
+    pipeline_stack_name,
+    storage_stack_name,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_cloud_clients")]
 
@@ -84,9 +92,10 @@ class Server:
             time.sleep(1)
         raise AssertionError(f"{execution_arn} did not finish within {timeout} s")
 
-    def machine(self, prefix: str) -> str:
-        machines = self.json("stepfunctions", "list-state-machines")["stateMachines"]
-        return next(m["stateMachineArn"] for m in machines if m["name"].split("-")[-1].startswith(prefix))
+    def output(self, stack: str, key: str) -> str:
+        """A stack output, read as on AWS: `aws cloudformation describe-stacks`."""
+        (described,) = self.json("cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"]
+        return next(o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == key)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +117,7 @@ def server(tmp_path_factory, snapshot):
 @pytest.fixture(scope="module")
 def finished_run(server, dataset) -> dict:
     """One prod run started and followed with the AWS CLI; a tuning job of two training jobs."""
-    bucket = next(b["Name"] for b in server.json("s3api", "list-buckets")["Buckets"] if "databucket" in b["Name"])
+    bucket = server.output(storage_stack_name("prod"), DATA_BUCKET_OUTPUT)
     data = f"s3://{bucket}/datasets/breast_cancer.csv"
     server.aws("s3", "cp", str(dataset), data)
     payload = {
@@ -120,7 +129,7 @@ def finished_run(server, dataset) -> dict:
         "stepfunctions",
         "start-execution",
         "--state-machine-arn",
-        server.machine("Workflow"),
+        server.output(pipeline_stack_name("prod"), STATE_MACHINE_OUTPUT),
         "--input",
         json.dumps(payload),
     )
@@ -136,11 +145,38 @@ def approved(server, finished_run) -> dict:
     server.aws(
         "sagemaker", "update-model-package", "--model-package-arn", package, "--model-approval-status", "Approved"
     )
-    executions = server.json("stepfunctions", "list-executions", "--state-machine-arn", server.machine("Approval"))[
-        "executions"
-    ]
+    executions = server.json(
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        server.output(pipeline_stack_name("prod"), APPROVAL_OUTPUT),
+    )["executions"]
     assert len(executions) == 1, executions  # started by the template's EventBridge rule
     return {"package": package, "workflow": server.wait(executions[0]["executionArn"], timeout=600)}
+
+
+def test_the_projects_smoke_check_passes_against_the_local_cloud_by_endpoint_url(server, approved) -> None:
+    # The same command the delivery pipeline runs against AWS after each dev deployment.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline_client",
+            "smoke",
+            "--env",
+            "prod",
+            "--endpoint-url",
+            server.url,
+            "--invoke-only",
+        ],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "smoke check of prod on aws" in done.stdout
 
 
 def _row(dataset: Path, out: Path) -> Path:
@@ -264,7 +300,12 @@ def test_make_down_and_up_keep_the_run_its_model_and_its_endpoint(server, finish
     assert (run["status"], run["output"]) == ("SUCCEEDED", finished_run["output"])
     history = server.json("stepfunctions", "get-execution-history", "--execution-arn", finished_run["executionArn"])
     assert history["events"][-1]["type"] == "ExecutionSucceeded"
-    listed = server.json("stepfunctions", "list-executions", "--state-machine-arn", server.machine("Workflow"))
+    listed = server.json(
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        server.output(pipeline_stack_name("prod"), STATE_MACHINE_OUTPUT),
+    )
     assert finished_run["executionArn"] in {e["executionArn"] for e in listed["executions"]}
     package = server.json("sagemaker", "describe-model-package", "--model-package-name", approved["package"])
     assert package["ModelApprovalStatus"] == "Approved"

@@ -227,3 +227,44 @@ def test_a_fault_of_the_engine_is_internal_failure_in_the_protocol_with_no_trace
     error = json.loads(answer.data)
     assert error["__type"] == "InternalFailure"
     assert "a bug" in error["message"] and "Traceback" not in error["message"]
+
+
+def _cloudformation(wire, form: str) -> tuple[int, dict]:
+    """A CloudFormation query call, its XML answer parsed by botocore's own parser for DescribeStacks."""
+    from botocore.parsers import create_parser
+
+    from local_runner.validation import operation_model
+
+    answer = wire.query("cloudformation", form + "&Version=2010-05-15")
+    parsed = create_parser("query").parse(
+        {"body": answer.data, "headers": dict(answer.headers), "status_code": answer.status_code},
+        operation_model("cloudformation", "DescribeStacks").output_shape,
+    )
+    return answer.status_code, parsed
+
+
+def test_describe_stacks_answers_the_deployed_stacks_outputs_in_the_query_protocol(cloud, wire) -> None:
+    # The clients (pipeline_client, the smoke check) find the pipeline through DescribeStacks, on AWS and here.
+    cloud.stacks.stacks["SageMakerPipeline-dev-Storage"] = {
+        "StackName": "SageMakerPipeline-dev-Storage",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/SageMakerPipeline-dev-Storage/local",
+        "CreationTime": time.time(),
+        "StackStatus": "CREATE_COMPLETE",
+        "Outputs": [{"OutputKey": "DataBucketName", "OutputValue": "data-bucket", "Description": "Upload here"}],
+    }
+    status, parsed = _cloudformation(wire, "Action=DescribeStacks&StackName=SageMakerPipeline-dev-Storage")
+    assert status == 200, parsed
+    (stack,) = parsed["Stacks"]
+    assert (stack["StackName"], stack["StackStatus"]) == ("SageMakerPipeline-dev-Storage", "CREATE_COMPLETE")
+    assert stack["Outputs"] == [
+        {"OutputKey": "DataBucketName", "OutputValue": "data-bucket", "Description": "Upload here"}
+    ]
+    status, parsed = _cloudformation(wire, "Action=DescribeStacks&StackName=nope")
+    assert (status, parsed["Error"]["Code"]) == (400, "ValidationError")
+    assert "Stack with id nope does not exist" in parsed["Error"]["Message"]
+
+
+def test_a_cloudformation_action_not_served_is_the_query_protocols_invalid_action(wire) -> None:
+    answer = wire.query("cloudformation", "Action=CreateStack&StackName=x&Version=2010-05-15")
+    assert answer.status_code == 400
+    assert b"<Code>InvalidAction</Code>" in answer.data

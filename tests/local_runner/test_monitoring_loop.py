@@ -10,9 +10,9 @@ import json
 import aws_cdk as cdk
 import boto3
 import pytest
+from pipeline_harness import execution_input, stack_resources
 
 from local_runner import Assembly, LocalCloud, s3
-from local_runner.pipeline import Pipeline, execution_input
 from stacks.app_builder import build_app
 from stacks.config import parse_config
 from tests.conftest import REPO_ROOT, cdk_json_context
@@ -50,8 +50,8 @@ def test_drift_is_found_announced_and_retrains_once(tmp_path, monitored_assembly
     with LocalCloud(tmp_path / "state", code_dir=REPO_ROOT, persist=False, time_scale=0.02) as cloud:
         try:
             arns = cloud.deploy(monitored_assembly)
-            pipeline = Pipeline.find(monitored_assembly)
-            data_uri = f"s3://{pipeline.data_bucket()}/datasets/breast_cancer.csv"
+            resources = stack_resources(cloud, env="dev")
+            data_uri = f"s3://{resources.data_bucket}/datasets/breast_cancer.csv"
             s3.upload_file(dataset, data_uri)
             monitoring = _monitoring_arn(arns)
 
@@ -59,7 +59,7 @@ def test_drift_is_found_announced_and_retrains_once(tmp_path, monitored_assembly
             assert before.status == "SUCCEEDED" and before.visited[-1] == "NothingToMonitor"
             assert before.output["monitoring"]["reason"].endswith("no model is serving")
 
-            deployed = cloud.run(arns[pipeline.state_machine_id], execution_input(data_uri, tuning=False), timeout=600)
+            deployed = cloud.run(resources.state_machine_arn, execution_input(data_uri, tuning=False), timeout=600)
             assert deployed.status == "SUCCEEDED", (deployed.error, deployed.cause)
             (endpoint,) = cloud.client("sagemaker").list_endpoints()["Endpoints"]
             runtime = cloud.client("sagemaker-runtime")
@@ -98,16 +98,16 @@ def test_drift_is_found_announced_and_retrains_once(tmp_path, monitored_assembly
             (total,) = [json.loads(line) for line in read("cloudwatch_metrics.jsonl").splitlines()[:1]]
             assert total["Endpoint"] == endpoint["EndpointName"] and total["ViolationCount"] == len(violations)
 
-            executions = cloud.client("stepfunctions").list_executions(stateMachineArn=arns[pipeline.state_machine_id])
+            executions = cloud.client("stepfunctions").list_executions(stateMachineArn=resources.state_machine_arn)
             retraining = [e for e in executions["executions"] if e["name"].startswith("drift-")]
             assert [e["name"] for e in retraining] == [output["monitoring"]["retrain"]["name"]]
             started = cloud.client("stepfunctions").describe_execution(executionArn=retraining[0]["executionArn"])
-            assert json.loads(started["input"]) == {"data": f"s3://{pipeline.data_bucket()}/datasets/"}
+            assert json.loads(started["input"]) == {"data": f"s3://{resources.data_bucket}/datasets/"}
 
             second = cloud.run(monitoring, {"scheduled_time": _this_hour()}, timeout=300)
             assert second.status == "SUCCEEDED" and second.visited[-1] == "ViolationsFound"
             assert "within the 24-hour cool-down" in second.output["monitoring"]["retrain"]["reason"]
-            executions = cloud.client("stepfunctions").list_executions(stateMachineArn=arns[pipeline.state_machine_id])
+            executions = cloud.client("stepfunctions").list_executions(stateMachineArn=resources.state_machine_arn)
             assert len([e for e in executions["executions"] if e["name"].startswith("drift-")]) == 1
             cloud.client("stepfunctions").stop_execution(executionArn=retraining[0]["executionArn"])
         finally:

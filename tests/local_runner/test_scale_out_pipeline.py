@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from pipeline_harness import _deploys, _endpoints
-
-from local_runner.pipeline import execution_input
+from pipeline_harness import _deploys, _endpoints, execution_input
 
 pytestmark = pytest.mark.slow
 

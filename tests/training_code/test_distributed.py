@@ -12,7 +12,7 @@ import numpy as np
 from conftest import REPO, free_port, split, write_csv
 
 from training_code import model_io
-from training_code.scoring import score
+from training_code.task_metrics import score
 
 HPS = {"algorithm": "xgboost", "objective": "binary:logistic", "num_round": "30", "max_depth": "3"}
 

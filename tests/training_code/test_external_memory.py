@@ -11,7 +11,7 @@ from conftest import split, write_csv
 
 from training_code import external_memory, model_io, streaming, train
 from training_code.paths import training_paths
-from training_code.scoring import score
+from training_code.task_metrics import score
 
 HPS = {"algorithm": "xgboost", "objective": "binary:logistic", "num_round": "20", "max_depth": "3"}
 
