@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from stacks.config.retention import RETENTION_PERIODS
+from stacks.config import aws_values
+from stacks.config.aws_values import LOG_RETENTION_DAYS
 from stacks.config.sections import (
     AllowedInstanceTypes,
     BatchTransformConfig,
@@ -38,6 +38,7 @@ from stacks.config.timeouts import TaskTimeouts, minimum_execution_minutes, task
 from training_code import catalog
 
 __all__ = [
+    "LOG_RETENTION_DAYS",
     "AllowedInstanceTypes",
     "AppConfig",
     "BatchTransformConfig",
@@ -63,10 +64,6 @@ __all__ = [
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 # CloudWatch Logs accepts only these retention periods (AWS::Logs::LogGroup RetentionInDays).
-LOG_RETENTION_DAYS = tuple(RETENTION_PERIODS)
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 class ConfigError(ValueError):
@@ -98,32 +95,22 @@ class AppConfig(_Section):
     @field_validator("account")
     @classmethod
     def _account(cls, value: str | None) -> str | None:
-        if value is not None and not _ACCOUNT.match(value):
-            raise ValueError("must be a 12-digit AWS account id, or null for an environment-agnostic synth")
-        return value
+        return aws_values.account(value, null_means="an environment-agnostic synth")
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.match(value):
-            raise ValueError("must be an AWS region such as eu-west-1, or null for an environment-agnostic synth")
-        return value
+        return aws_values.region(value, null_means="an environment-agnostic synth")
 
     @field_validator("notification_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
-            raise ValueError("must be an e-mail address such as ml-platform@example.com, or null for no subscription")
-        return value
+        return aws_values.email(value)
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        return value
+        return aws_values.retention_days(value)
 
     def _prod_is_strict(self) -> None:
         """Prod serves customers: a person approves each model, updates bake on a canary first, and

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.config import CONFIG_DIR, LOG_RETENTION_DAYS, ConfigError
+from stacks.config import CONFIG_DIR, ConfigError, aws_values
 from stacks.config.sections import _Section
 
 DELIVERY_CONFIG = CONFIG_DIR / "delivery" / "pipeline.json"
@@ -25,9 +25,6 @@ _CONNECTION = re.compile(
     r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PREFIX = "invalid delivery configuration (config/delivery/pipeline.json)"
 CONNECTION_FIX = (
     "create one (aws codeconnections create-connection --provider-type GitHub --connection-name ml-pipeline), "
@@ -60,16 +57,12 @@ class DeliveryConfig(_Section):
     @field_validator("account")
     @classmethod
     def _account(cls, value: str | None) -> str | None:
-        if value is not None and not _ACCOUNT.match(value):
-            raise ValueError("must be a 12-digit AWS account id, or null for the account of the credentials")
-        return value
+        return aws_values.account(value, null_means="the account of the credentials")
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.match(value):
-            raise ValueError("must be an AWS region such as eu-west-1, or null for the region of the credentials")
-        return value
+        return aws_values.region(value, null_means="the region of the credentials")
 
     @field_validator("connection_arn")
     @classmethod
@@ -91,18 +84,12 @@ class DeliveryConfig(_Section):
     @field_validator("notification_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
-            raise ValueError("must be an e-mail address such as ml-platform@example.com, or null for no subscription")
-        return value
+        return aws_values.email(value)
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        return value
+        return aws_values.retention_days(value)
 
     @model_validator(mode="after")
     def _one_account_or_both(self) -> DeliveryConfig:
