@@ -66,6 +66,17 @@ def test_sagemaker_jobs_wait_for_completion(dev_definition: dict) -> None:
     assert resources["Tune"] == "arn:aws:states:::sagemaker:createHyperParameterTuningJob.sync"
 
 
+def test_processing_scales_out_and_the_evaluation_runs_once(dev_definition: dict) -> None:
+    # processing shards its input over the plan's instance count; the evaluation scores one model on one test
+    # split, so N instances would only run N identical evaluations and pay for them
+    graph = states(dev_definition)
+    process = graph["Process"]["Parameters"]["ProcessingResources"]["ClusterConfig"]
+    evaluate = graph["Evaluate"]["Parameters"]["ProcessingResources"]["ClusterConfig"]
+    assert process["InstanceCount.$"] == "$.run.instances.processing.InstanceCount"
+    assert evaluate["InstanceCount"] == 1 and "InstanceCount.$" not in evaluate
+    assert evaluate["InstanceType.$"] == process["InstanceType.$"]
+
+
 def test_best_tuning_artifact_is_derived_from_the_output_path(dev_definition: dict) -> None:
     artifact = states(dev_definition)["UseBestTrainingJob"]["Parameters"]["artifact.$"]
     assert artifact == ("States.Format('{}/{}/output/model.tar.gz', $.run.s3.models, $.results.tuning.training_job)")

@@ -55,8 +55,17 @@ def _s3_output(name: str) -> dict[str, Any]:
 
 
 def _processing_job(
-    settings: JobSettings, *, name_path: str, command: str, arguments_path: str, inputs: list[dict], outputs: list[str]
+    settings: JobSettings,
+    *,
+    name_path: str,
+    command: str,
+    arguments_path: str,
+    inputs: list[dict],
+    outputs: list[str],
+    scales_out: bool,
 ) -> dict[str, Any]:
+    # Only a job that shards its input gains from more instances; the others run once, on one.
+    count = {"InstanceCount.$": RUN("instances.processing.InstanceCount")} if scales_out else {"InstanceCount": 1}
     return {
         "ProcessingJobName.$": name_path,
         "RoleArn": settings.role_arn,
@@ -67,7 +76,7 @@ def _processing_job(
         },
         "ProcessingResources": {
             "ClusterConfig": {
-                "InstanceCount.$": RUN("instances.processing.InstanceCount"),
+                **count,
                 "InstanceType.$": RUN("instances.processing.InstanceType"),
                 "VolumeSizeInGB.$": RUN("instances.processing.VolumeSizeInGB"),
                 "VolumeKmsKeyId": settings.key_arn,
@@ -89,6 +98,7 @@ def processing_request(settings: JobSettings) -> dict[str, Any]:
         arguments_path=RUN("processing.arguments"),
         inputs=[_s3_input("raw", RUN("s3.input"), "input")],
         outputs=list(SPLITS),
+        scales_out=True,
     )
 
 
@@ -101,6 +111,7 @@ def evaluation_request(settings: JobSettings) -> dict[str, Any]:
         arguments_path=RUN("evaluation.arguments"),
         inputs=[_s3_input("model", "$.results.model.artifact", "model"), _s3_input("test", RUN("s3.test"), "test")],
         outputs=["evaluation"],
+        scales_out=False,  # one model scored on one test split
     )
 
 
