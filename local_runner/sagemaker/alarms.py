@@ -4,7 +4,8 @@ Like SageMaker, it reads the alarms named in AutoRollbackConfiguration with Desc
 runtime publishes each invocation to the AWS/SageMaker namespace (Invocations, Invocation4XXErrors,
 Invocation5XXErrors, ModelLatency and OverheadLatency in microseconds, per EndpointName and VariantName).
 moto stores alarms and metrics but does not evaluate alarms: an alarm changes state through
-SetAlarmState (a test, or `Faults.breach_alarm`).
+SetAlarmState (a test, or `Faults.breach_alarm`), or when a job's embedded-metric-format lines reach it
+(`put_embedded`): each datapoint is compared with the alarms on its metric, as one evaluation period.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .. import hooks
 from ..permissions import Principal, acting_as
 from ..template import REGION
 from ..validation import ServiceError
+from . import embedded_metrics
 
 _log = logging.getLogger(__name__)
 
@@ -92,6 +94,35 @@ class CloudWatch:
         boto3.client("sns", region_name=self.region).publish(TopicArn=topic, Message=json.dumps(message))
         self.notifications.append((alarm["AlarmName"], topic))
 
+    def put_embedded(self, log: str) -> None:
+        """A job's log as CloudWatch Logs delivers it: its EMF lines become metric data, and each alarm on one of
+        those metrics is evaluated on the new datapoint (one period: the alarms here have EvaluationPeriods 1)."""
+        data = embedded_metrics.metric_data(log)
+        if not data:
+            return
+        with acting_as(None):  # CloudWatch Logs' own delivery, not a caller's
+            for item in data:
+                self.client.put_metric_data(Namespace=item["namespace"], MetricData=[item["metric"]])
+            pages = self.client.get_paginator("describe_alarms").paginate()
+            alarms = [a for page in pages for a in page["MetricAlarms"]]
+            for item in data:
+                for alarm in alarms:
+                    if _watches(alarm, item["namespace"], item["metric"]):
+                        self._evaluate(alarm, item["metric"]["Value"])
+
+    def _evaluate(self, alarm: dict, value: float) -> None:
+        breaching = _COMPARE[alarm["ComparisonOperator"]](value, alarm["Threshold"])
+        state = "ALARM" if breaching else "OK"
+        if alarm["StateValue"] == state:
+            return
+        reason = (
+            f"Threshold Crossed: 1 datapoint [{value}] was {'' if breaching else 'not '}{alarm['ComparisonOperator']}"
+        )
+        self.client.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason)
+        alarm.update(StateValue=state, StateReason=reason)
+        for action in alarm.get("AlarmActions" if breaching else "OKActions", []):
+            self.notify(alarm, action)
+
     def restore(self, names: list[str]) -> None:
         """Breached alarms return to OK, as a real one does at its next evaluation after SetAlarmState."""
         with acting_as(None):
@@ -115,6 +146,24 @@ class CloudWatch:
             data.append(_latency("ModelLatency", dimensions, model_us))
         data.append(_latency("OverheadLatency", dimensions, overhead_us))
         self.client.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+
+
+_COMPARE = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def _watches(alarm: dict, namespace: str, metric: dict) -> bool:
+    """The alarm is on this metric: its namespace, name and exact dimension set (as CloudWatch matches)."""
+    if alarm.get("Namespace") != namespace or alarm.get("MetricName") != metric["MetricName"]:
+        return False
+    if alarm["ComparisonOperator"] not in _COMPARE:  # anomaly-detection bands are not evaluated here
+        return False
+    wanted = {(d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])}
+    return wanted == {(d["Name"], d["Value"]) for d in metric["Dimensions"]}
 
 
 def _latency(name: str, dimensions: list[dict[str, str]], microseconds: float) -> dict:

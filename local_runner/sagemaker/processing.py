@@ -63,6 +63,7 @@ class ProcessingJobs(SageMakerPlumbing):
             outcome = multihost.run(
                 cmd, base, self.code_dir, environment, base / "job.log", process, runtime, count, host_status
             )
+            self.cloudwatch.put_embedded(outcome.log)  # its log reaches CloudWatch Logs, EMF metrics and all
             if outcome.stopped:
                 self.store.update("processing_jobs", name, ProcessingJobStatus="Stopped", ProcessingEndTime=time.time())
                 return

@@ -97,6 +97,12 @@ def test_drift_is_found_announced_and_retrains_once(tmp_path, monitored_assembly
             # What the violation alarm reads: ViolationCount for the endpoint, from the job's EMF lines.
             (total,) = [json.loads(line) for line in read("cloudwatch_metrics.jsonl").splitlines()[:1]]
             assert total["Endpoint"] == endpoint["EndpointName"] and total["ViolationCount"] == len(violations)
+            # ... and, delivered through CloudWatch Logs, the alarm on it fires to the project's topic (its key
+            # policy letting cloudwatch.amazonaws.com publish: a denied notification would be in lost_notifications)
+            notified = cloud.sagemaker.cloudwatch.notifications
+            assert [(alarm, topic) for alarm, topic in notified if "ViolationAlarm" in alarm] == [
+                (next(a for a, _ in notified if "ViolationAlarm" in a), resources.notification_topic_arn)
+            ], (notified, cloud.sagemaker.cloudwatch.lost_notifications)
 
             executions = cloud.client("stepfunctions").list_executions(stateMachineArn=resources.state_machine_arn)
             retraining = [e for e in executions["executions"] if e["name"].startswith("drift-")]
