@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -51,6 +52,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_STABLE_FLOOR = 20000  # above the well-known and most registered services' ports
+
+
+def stable_port() -> int:
+    """A free port for an endpoint's URL, kept for as long as the endpoint exists: below the kernel's
+    ephemeral range, which bind(0) and outgoing connections of every process draw from, so no other process
+    is handed it while the endpoint's front is down (between runs, during a restart)."""
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):  # not Linux: IANA's dynamic range starts at 49152
+        low = 49152
+    candidates = list(range(_STABLE_FLOOR, max(_STABLE_FLOOR + 1, low)))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()  # every probed port taken: an ephemeral one still works, if less stably
 
 
 def alive(pid: int, directory: str | None = None) -> bool:

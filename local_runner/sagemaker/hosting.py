@@ -132,7 +132,7 @@ class Hosting:
             "EndpointStatus": "Creating",
             "CreationTime": now,
             "LastModifiedTime": now,
-            "port": endpoints.free_port(),  # the endpoint's URL for as long as it exists
+            "port": endpoints.stable_port(),  # the endpoint's URL for as long as it exists
             "local": {},
         }
         self.store.put("endpoints", name, record)
@@ -230,7 +230,7 @@ class Hosting:
         """The endpoint's port: recorded at creation (or now, for a record from before ports were kept)."""
         record = self.store.get("endpoints", name) or {}
         if not record.get("port"):
-            record = self.store.update("endpoints", name, port=endpoints.free_port())
+            record = self.store.update("endpoints", name, port=endpoints.stable_port())
         return record["port"]
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -73,3 +74,17 @@ def test_a_recorded_port_another_process_holds_fails_the_restart_naming_the_port
     assert described["EndpointStatus"] == "Failed"
     reason = described["FailureReason"]
     assert str(_port(url)) in reason and "make stop" in reason, reason
+
+
+def _ephemeral_range() -> range:
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    return range(low, high + 1)
+
+
+def test_the_endpoints_port_lies_outside_the_kernels_ephemeral_range(model_cloud):
+    # A port from bind(0) is ephemeral: once released, the kernel hands it to the next bind(0) or outgoing
+    # connection of any process (another endpoint's fleet, a test worker), and the endpoint's front then finds
+    # its own recorded port taken. A port below the ephemeral range is never handed out that way.
+    url = _created(model_cloud, "outside")
+    assert _port(url) not in _ephemeral_range()
+    assert _answers(url)
