@@ -55,6 +55,11 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+# sys.modules is one per process: two local clouds in one process (a test's and a fixture's, a notebook's
+# previous one still finishing) must not swap their functions' modules in at the same time.
+_SWAP_LOCK = threading.RLock()
+
+
 class LocalLambda:
     """Invoke: one invocation at a time (handlers share this process's environment variables).
 
@@ -67,7 +72,7 @@ class LocalLambda:
         self.log = log  # the functions' stdout/stderr (their CloudWatch log), when set
         self.functions: dict[str, Function] = {}
         self.invocations: list[tuple[str, Any]] = []
-        self._lock = threading.RLock()
+        self._lock = _SWAP_LOCK
 
     def add(self, function: Function) -> None:
         self.functions[function.name] = function

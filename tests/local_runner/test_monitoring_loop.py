@@ -116,5 +116,6 @@ def test_drift_is_found_announced_and_retrains_once(tmp_path, monitored_assembly
             executions = cloud.client("stepfunctions").list_executions(stateMachineArn=resources.state_machine_arn)
             assert len([e for e in executions["executions"] if e["name"].startswith("drift-")]) == 1
             cloud.client("stepfunctions").stop_execution(executionArn=retraining[0]["executionArn"])
+            cloud.wait(retraining[0]["executionArn"], timeout=120)  # no run of this cloud outlives the test
         finally:
             cloud.sagemaker.stop_endpoints()
