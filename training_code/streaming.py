@@ -1,13 +1,14 @@
 """A channel read batch by batch, never whole: what xgboost's external memory and linear-learner's chunks use.
 
-``batches`` streams CSV (pyarrow's incremental reader, ``BLOCK_BYTES`` at a time) and Parquet (row groups) in
-the same conventions as data.py (label first or the Parquet column ``label``; CSV without header, a header
+``batches`` streams CSV (``BLOCK_BYTES`` of text at a time, each block parsed by pyarrow) and Parquet (row
+groups) in the same conventions as data.py (label first or the Parquet column ``label``; CSV without header, a header
 row detected). ``scan`` is one pass that counts the rows, collects the distinct labels and a uniform sample of
 rows (for the train:* metrics), in memory bounded by the sample and the batch.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,31 @@ class Batch:
     parquet: bool
 
 
+def _text_blocks(path: Path, skip_rows: int) -> Iterator[tuple[bytes, int]]:
+    """The file's text in blocks of about BLOCK_BYTES that end at a line's end, each with its first line's
+    number. pyarrow's own incremental reader reads ahead without bound (its pool held the whole file before
+    the first batch), so the blocks are cut here and each is parsed on its own."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for _ in range(skip_rows):
+            handle.readline()
+        line, rest = 1 + skip_rows, b""
+        while True:
+            chunk = handle.read(BLOCK_BYTES)
+            block = rest + chunk
+            if len(chunk) < BLOCK_BYTES:  # the end of the file: the last line may lack its newline
+                if block.strip():
+                    yield block, line
+                return
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a block: read on until it ends
+                rest = block
+                continue
+            yield block[:cut], line
+            line += block.count(b"\n", 0, cut)
+            rest = block[cut:]
+
+
 def _csv_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, int]]:
     rows = data._first_rows(path)
     if not rows:
@@ -40,20 +66,14 @@ def _csv_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, int]]:
     columns = len(rows[0])
     generated = [f"c{i}" for i in range(columns)]
     types = {name: pa.float64() for name in generated[1:]}
-    # one thread: with threads pyarrow parses blocks ahead of the consumer. Its reader still buffers up to
-    # one file (its memory pool peaked at the file's size), so many smaller files keep a host's memory lower.
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(
-            column_names=generated, skip_rows=1 if header else 0, block_size=BLOCK_BYTES, use_threads=False
-        ),
-        convert_options=pacsv.ConvertOptions(column_types=types, null_values=data._NULLS, strings_can_be_null=True),
-    )
-    line = 2 if header else 1
+    convert = pacsv.ConvertOptions(column_types=types, null_values=data._NULLS, strings_can_be_null=True)
     try:
-        for batch in reader:
-            yield batch, line
-            line += batch.num_rows
+        for block, line in _text_blocks(path, 1 if header else 0):
+            read = pacsv.ReadOptions(column_names=generated, block_size=len(block) + 1, use_threads=False)
+            table = pacsv.read_csv(pa.BufferReader(block), read_options=read, convert_options=convert)
+            for batch in table.to_batches():
+                yield batch, line
+                line += batch.num_rows
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
         raise UserError(data._locate_csv_error(path, columns, 1 if header else 0, 1)) from exc
 
