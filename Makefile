@@ -94,7 +94,7 @@ bench-synth: setup ## Synthesis time: make synth ENV=all against an empty CDK ap
 	$(PY) bench/synth.py --repeat 3 --env all
 
 test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)  # loadgroup: the local cloud clients share one server
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)  # loadfile: a module's fixtures (a local cloud server, a synthesis, a run) are built once
 
 lint: synth $(STAMPS)/checkov ## Ruff and the import layers over the code; cfn-lint and checkov over the synthesized templates
 	$(PY) -m ruff check .

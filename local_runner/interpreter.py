@@ -60,7 +60,7 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
-from . import hooks
+from . import hooks, parse_cache
 from .permissions import Principal, acting_as, current
 from .permissions.requests import sync_rule_requests
 from .validation import operation_model, to_json_safe
@@ -378,6 +378,7 @@ def install() -> None:
     WaitFunction._wait_interval = _scaled_wait_interval
     state_fail.CustomErrorName = _fail_error_name
     ExecutionWorker._get_evaluation_environment = _environment_with_redrive_count
+    parse_cache.install()
     for task_class in _task_classes():
         task_class._eval_execution = _as_execution_role(task_class._eval_execution)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import boto3
 from .template import REGION
 
 
+@functools.cache
 def client():
+    """One S3 client per process: the local runner's hooks and moto's stubber are process-wide."""
     return boto3.client("s3", region_name=REGION)
 
 

@@ -26,7 +26,7 @@ from stacks.contract import (
     storage_stack_name,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_cloud_clients")]
+pytestmark = pytest.mark.slow
 
 CLIENTS = REPO_ROOT / ".venv-clients" / "bin"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
