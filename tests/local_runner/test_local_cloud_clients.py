@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from local_runner.pipeline import REPO_ROOT, synth
+from local_runner.pipeline import REPO_ROOT
 from stacks.contract import (
     APPROVAL_OUTPUT,
     DATA_BUCKET_OUTPUT,
@@ -25,6 +25,7 @@ from stacks.contract import (
     pipeline_stack_name,
     storage_stack_name,
 )
+from tests.pipeline_client.committed_app import committed_cdk_out
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +103,7 @@ class Server:
 def server(tmp_path_factory, snapshot):
     if not (CLIENTS / "aws").exists():
         pytest.skip("the clients' venv is missing: make .stamps/clients (make test builds it)")
-    cdk_out = tmp_path_factory.mktemp("prod") / "cdk.out"
-    synth(cdk_out, env="prod", repo=snapshot)
+    cdk_out = committed_cdk_out(tmp_path_factory)  # the run's shared synthesis of HEAD, both stages
     started = Server(tmp_path_factory.mktemp("local") / ".local", _free_port(), cdk_out, snapshot)
     up = started.make("up")
     assert up.returncode == 0, up.stdout + up.stderr
