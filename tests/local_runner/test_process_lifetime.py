@@ -82,9 +82,26 @@ def cdk_out(pipeline_assembly) -> Path:
     return pipeline_assembly.directory.parent  # the root cloud assembly (its manifest names the stage)
 
 
-def _kill_runner_during(phase: str, cdk_out: Path, state_dir: Path, dataset: Path, *options: str):
+def _recorded_pids(state_dir: Path) -> set[int]:
+    path = state_dir / "runner" / "sagemaker" / "state.json"
+    with contextlib.suppress(OSError, ValueError):
+        state = json.loads(path.read_text())
+        return {
+            fleet["pid"]
+            for record in state.get("endpoints", {}).values()
+            for fleet in (record.get("local"), record.get("green"), record.get("launching"), record.get("front"))
+            if fleet
+        }
+    return set()
+
+
+def _kill_runner_during(
+    phase: str, cdk_out: Path, state_dir: Path, dataset: Path, *options: str, once_recorded: bool = False
+):
     """Start a run, freeze the first container process whose tree is under `<workdir>/<phase>/`, SIGKILL the
-    runner; return the frozen process, its /opt/ml tree and the runner's output."""
+    runner; return the frozen process, its /opt/ml tree and the runner's output. `once_recorded`: kill only once
+    the runner has put the frozen process on record (the runner records a server right after the exec that
+    makes it visible here; a kill inside that instant is not the case under test)."""
     log = state_dir.parent / "runner.log"
     state_dir.mkdir(parents=True)
     command = [sys.executable, "-m", "local_runner", "run", "--cdk-out", str(cdk_out), "--state-dir", str(state_dir)]
@@ -109,6 +126,10 @@ def _kill_runner_during(phase: str, cdk_out: Path, state_dir: Path, dataset: Pat
                         process.suspend()
                         frozen, frozen_base = process, base
                         break
+            time.sleep(0.02)
+        while once_recorded and frozen.pid not in _recorded_pids(state_dir):
+            assert runner.poll() is None, f"the run ended before recording {frozen.pid}:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{frozen.pid} not on record within {BOUND} s"
             time.sleep(0.02)
     finally:
         runner.send_signal(signal.SIGKILL)
@@ -153,7 +174,7 @@ def test_a_job_dies_with_its_runner_and_stop_leaves_nothing(phase, options, cdk_
 
 
 def test_an_endpoint_server_started_before_the_kill_is_on_record_and_stop_ends_it(cdk_out, state_dir, dataset):
-    frozen, _, output = _kill_runner_during("endpoints", cdk_out, state_dir, dataset, "--no-tuning")
+    frozen, _, output = _kill_runner_during("endpoints", cdk_out, state_dir, dataset, "--no-tuning", once_recorded=True)
     assert frozen.is_running()  # the endpoint server may outlive its runner, as a real endpoint does
 
     # it is on record: the state on disk names its process and port, so nothing listens untracked
