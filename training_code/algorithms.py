@@ -54,10 +54,7 @@ class Trainer:
         from sklearn.preprocessing import StandardScaler
 
         self.n_features = features.shape[1]
-        expected = self.hp.get("feature_dim", 0)
-        if expected and expected != self.n_features:
-            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
-                            "features; fix feature_dim or the data (label first, then the features)")
+        self.check_feature_dim()
         has_missing = bool(np.isnan(features).any())
         if has_missing and self.algorithm != "xgboost":
             self.steps.append(SimpleImputer(strategy="mean", keep_empty_features=True))
@@ -85,6 +82,28 @@ class Trainer:
             if np.isnan(y).any():
                 raise UserError("the label column has empty values; every training row needs a label")
         return y
+
+    def check_feature_dim(self) -> None:
+        expected = self.hp.get("feature_dim", 0)
+        if expected and expected != self.n_features:
+            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
+                            "features; fix feature_dim or the data (label first, then the features)")
+
+    def fit_streamed_classes(self, scan) -> None:
+        """The classes of a scanned channel (streaming.Scan); refused, on every host alike, when the channel had
+        more distinct labels than a scan keeps."""
+        from .streaming import DISTINCT_LABELS_KEPT
+
+        more = scan.more_distinct_labels
+        if self.hosts > 1:
+            from .collective import total
+
+            more = total(int(more)) > 0
+        if more:
+            raise UserError(f"the label (first column) has more than {DISTINCT_LABELS_KEPT} distinct values: too "
+                            "many classes for classification; the label must be the first column, or pick a "
+                            "regression algorithm or objective for a continuous target")
+        self.fit_classes(scan.distinct_labels, scan.rows)
 
     def fit_classes(self, labels, rows: int) -> None:
         """The classes from every label value (``labels`` may be the distinct values of ``rows`` rows)."""
@@ -265,12 +284,9 @@ class LinearLearnerTrainer(Trainer):
         from . import linear_streaming
 
         self.n_features = scan.n_features
-        expected = self.hp.get("feature_dim", 0)
-        if expected and expected != self.n_features:
-            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
-                            "features; fix feature_dim or the data (label first, then the features)")
+        self.check_feature_dim()
         if self.task == CLASSIFICATION:
-            self.fit_classes(scan.distinct_labels, scan.rows)
+            self.fit_streamed_classes(scan)
         self.streamed = (scan.source, cache_dir)
         linear_streaming.fit_preprocessing(self, scan.source)
         return None, None
@@ -357,13 +373,10 @@ class XGBoostTrainer(Trainer):
         """The channel stays on disk: classes from the scan, the matrix from external memory (built lazily,
         and again after a checkpoint restores this trainer)."""
         self.n_features = scan.n_features
-        expected = self.hp.get("feature_dim", 0)
-        if expected and expected != self.n_features:
-            raise UserError(f"hyperparameter feature_dim is {expected} but the data has {self.n_features} "
-                            "features; fix feature_dim or the data (label first, then the features)")
+        self.check_feature_dim()
         self.accepts_missing = True
         if self.task == CLASSIFICATION:
-            self.fit_classes(scan.distinct_labels, scan.rows)
+            self.fit_streamed_classes(scan)
         self.encode_labels(scan.distinct_labels)  # the label checks, once, before the passes over the data
         self.streamed = (scan.source, cache_dir)
         return None, None

@@ -22,6 +22,8 @@ from . import data
 from .errors import UserError
 
 BLOCK_BYTES = 1 << 24  # 16 MiB of CSV text per batch: about 200k rows of 10 numbers
+#: distinct label values a scan keeps (800 KB of float64): classification with more is refused as too many classes
+DISTINCT_LABELS_KEPT = 100_000
 
 
 @dataclass
@@ -143,6 +145,8 @@ class Scan:
     source: tuple  # batches()'s arguments, to stream the channel again
     feature_names: list[str] | None = None
     label_name: str | None = None
+    #: more distinct labels than DISTINCT_LABELS_KEPT: a continuous target, or too many classes to classify
+    more_distinct_labels: bool = False
 
 
 def scan(
@@ -151,7 +155,7 @@ def scan(
     """One pass: row count, distinct labels, and `sample` rows drawn uniformly (the rows with the smallest
     random keys, which is a uniform sample without replacement kept in O(sample) memory)."""
     rng = np.random.default_rng(seed)
-    rows, width, distinct = 0, 0, None
+    rows, width, distinct, more_distinct = 0, 0, None, False
     keys = np.empty(0)
     kept_x, kept_y = None, None
     files: list[Path] = []
@@ -160,8 +164,7 @@ def scan(
             files.append(batch.path)
         rows += len(batch.labels)
         width = batch.features.shape[1]
-        labels = np.unique(batch.labels)
-        distinct = labels if distinct is None else np.union1d(distinct, labels)
+        distinct, more_distinct = _distinct(distinct, batch.labels, more_distinct)
         batch_keys = rng.random(len(batch.labels))
         if kept_x is None:
             kept_x, kept_y, keys = batch.features[:0], batch.labels[:0], keys
@@ -175,8 +178,33 @@ def scan(
     if rows == 0:
         raise UserError(f"channel {channel!r} has no rows: all its file(s) are empty")
     return Scan(
-        rows, width, distinct, kept_x.astype(np.float64), kept_y, files, (directory, channel, content_type, share)
+        rows, width, distinct, kept_x.astype(np.float64), kept_y, files, (directory, channel, content_type, share),
+        more_distinct_labels=more_distinct,
     )
+
+
+def _distinct(kept: np.ndarray | None, labels: np.ndarray, more: bool) -> tuple[np.ndarray, bool]:
+    """The distinct labels so far, at most DISTINCT_LABELS_KEPT of them, and whether there were more.
+
+    A continuous target has about as many distinct values as rows; beyond the cap only the values the label
+    checks look for are added (a NaN, a text value), so a regression channel's scan stays bounded in memory.
+    """
+    if not more:
+        labels = np.unique(labels)
+        kept = labels if kept is None else np.union1d(kept, labels)
+        if len(kept) <= DISTINCT_LABELS_KEPT:
+            return kept, False
+        head = kept[:DISTINCT_LABELS_KEPT]
+        if kept.dtype != object and np.isnan(kept[-1]):  # NaN sorts last: keep it for the label checks
+            head = np.append(head, np.nan)
+        return head, True
+    if kept.dtype == object:  # a text label is kept already: the label checks refuse it whatever follows
+        return kept, True
+    if labels.dtype == object:
+        return np.concatenate([kept.astype(object), labels[:1]]), True
+    if np.isnan(labels).any() and not np.isnan(kept).any():
+        return np.append(kept, np.nan), True
+    return kept, True
 
 
 def channel_bytes(directory: Path, channel: str) -> int:

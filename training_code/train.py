@@ -187,6 +187,10 @@ def _train_with(paths: TrainingPaths, stop: StopFlag, algorithm: str, hp: dict, 
     print(f"train: {train.rows} rows x {train.features.shape[1]} features from {len(train.files)} file(s)"
           + (f"; validation: {validation.rows} rows" if validation is not None else "; no validation channel"),
           flush=True)
+    if cache_dir is not None:
+        from . import memory_plan
+
+        memory_plan.check_streamed_rows(algorithm, hp, train.rows, len(train.distinct_labels), cluster.instance_type)
     started = time.time()
     trainer, values = _fit(paths, algorithm, hp, train, validation, stop, cluster.size, cache_dir)
     print(format_metric_line(values), flush=True)

@@ -33,6 +33,12 @@ def _accuracy(base, x, y) -> float:
     return score(model, x, y, 0)["accuracy"]
 
 
+def _on(base, instance_type: str) -> None:
+    (base / "input" / "config" / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "current_instance_type": instance_type})
+    )
+
+
 def test_xgboost_streams_the_channel_through_the_iterator_and_matches_the_in_memory_model(
     ml_base, tmp_path, monkeypatch, capsys
 ):
@@ -75,7 +81,9 @@ def test_auto_streams_xgboost_when_the_channel_exceeds_the_in_memory_share(ml_ba
     (train_x, train_y), _ = split("breast_cancer")
     _channel(ml_base, train_x, train_y, parquet_part=False)
     (ml_base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(HPS))
-    monkeypatch.setenv("TRAINING_MEMORY_FRACTION", "0.0000000001")
+    _on(ml_base, "ml.m5.large")
+    # 43 KB of 8 GiB: less than the channel's 88 KB of CSV, more than xgboost's 19 KB for its 426 rows
+    monkeypatch.setenv("TRAINING_MEMORY_FRACTION", "0.000005")
     assert train.run(training_paths()) == 0
     assert "training from external memory" in capsys.readouterr().out
 
@@ -87,9 +95,7 @@ def test_an_in_memory_algorithm_with_a_channel_beyond_the_instances_memory_share
     _channel(ml_base, train_x, train_y, parquet_part=False)
     config = ml_base / "input" / "config"
     (config / "hyperparameters.json").write_text(json.dumps({"algorithm": "ridge"}))
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "current_instance_type": "ml.m5.large"})
-    )
+    _on(ml_base, "ml.m5.large")
     monkeypatch.setenv("TRAINING_MEMORY_FRACTION", "0.0000000001")
     read = []
     monkeypatch.setattr("training_code.data.load_channel", lambda *a, **k: read.append(a))
@@ -117,3 +123,45 @@ def test_linear_learner_streams_chunks_through_partial_fit_when_the_channel_is_t
     model, metadata = model_io.load(ml_base / "model")
     assert metadata["accepts_missing"] is True
     assert score(model, test_x, test_y, 0)["accuracy"] >= 0.9
+
+
+def test_xgboost_out_of_core_is_refused_after_its_scan_when_its_per_row_state_exceeds_the_memory_share(
+    ml_base, monkeypatch
+):
+    # xgboost keeps labels, gradients, predictions and row partitions in memory even out of core; a channel
+    # whose rows need more than the share would be killed for memory mid-training
+    (train_x, train_y), _ = split("breast_cancer")
+    _channel(ml_base, train_x, train_y, parquet_part=False)
+    (ml_base / "input" / "config" / "hyperparameters.json").write_text(json.dumps({**HPS, "external_memory": "true"}))
+    _on(ml_base, "ml.m5.large")
+    monkeypatch.setenv("TRAINING_MEMORY_FRACTION", "0.000001")  # 8.6 KB of 8 GiB; 426 rows need about 19 KB
+    built = []
+    monkeypatch.setattr(external_memory, "dmatrix", lambda *a, **k: built.append(a))
+    assert train.run(training_paths()) == 2
+    failure = (ml_base / "output" / "failure").read_text()
+    assert "426 rows" in failure and "bytes a row" in failure and "ml.m5.large" in failure
+    assert "InstanceCount" in failure and "TRAINING_MEMORY_FRACTION" in failure
+    assert built == []
+
+
+def test_multiclass_rows_need_more_of_xgboosts_row_state_than_binary_rows():
+    from training_code import memory_plan
+
+    binary = memory_plan.xgboost_row_bytes({"objective": "binary:logistic"}, 2)
+    multiclass = memory_plan.xgboost_row_bytes({"objective": "multi:softprob"}, 5)
+    assert 0 < binary < multiclass
+    assert memory_plan.xgboost_row_bytes({"objective": "reg:squarederror"}, 0) == binary
+
+
+def test_a_classification_channel_with_more_distinct_labels_than_are_kept_is_refused_as_too_many_classes(
+    ml_base, monkeypatch
+):
+    (train_x, train_y), _ = split("diabetes")  # a continuous target, as classification labels
+    _channel(ml_base, train_x, train_y, parquet_part=False)
+    (ml_base / "input" / "config" / "hyperparameters.json").write_text(
+        json.dumps({**HPS, "objective": "multi:softprob", "external_memory": "true"})
+    )
+    monkeypatch.setattr(streaming, "DISTINCT_LABELS_KEPT", 50)
+    assert train.run(training_paths()) == 2
+    failure = (ml_base / "output" / "failure").read_text()
+    assert "more than 50 distinct values" in failure and "regression" in failure

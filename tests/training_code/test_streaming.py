@@ -70,3 +70,26 @@ def test_a_file_without_a_final_newline_keeps_its_last_row(tmp_path, small_block
     (channel / "part.csv").write_text("1,2,3\n0,4,5")
     [batch] = streaming.batches(tmp_path, "train")
     assert batch.labels.tolist() == [1, 0] and batch.features.tolist() == [[2, 3], [4, 5]]
+
+
+def test_a_regression_channel_keeps_a_bounded_set_of_distinct_labels_however_many_rows_it_has(tmp_path, monkeypatch):
+    # every row of a continuous target is a distinct value: keeping them all grew with the rows (and each batch's
+    # union re-sorted all of them)
+    monkeypatch.setattr(streaming, "DISTINCT_LABELS_KEPT", 500)
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", BLOCK)
+    _write(tmp_path / "part-0.csv", 20_000)
+    scan = streaming.scan(tmp_path, "train", "text/csv", 100, 0)
+    assert scan.rows == 20_000
+    assert len(scan.distinct_labels) <= 500 and scan.more_distinct_labels
+
+
+def test_a_nan_label_beyond_the_kept_distinct_labels_still_shows_in_them(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(streaming, "DISTINCT_LABELS_KEPT", 50)
+    labels = np.random.default_rng(1).random(5_000)
+    labels[-1] = np.nan  # not a null: a Parquet float column can hold NaN, which regression must refuse
+    table = pa.table({"label": labels, "a": np.ones(5_000), "b": np.zeros(5_000)})
+    pq.write_table(table, tmp_path / "part-0.parquet", row_group_size=500)
+    scan = streaming.scan(tmp_path, "train", "application/x-parquet", 100, 0)
+    assert scan.more_distinct_labels and np.isnan(scan.distinct_labels).any()
