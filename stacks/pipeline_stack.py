@@ -102,6 +102,7 @@ class PipelineStack(Stack):
                     metric_definitions=METRIC_DEFINITIONS,
                     processing_max_runtime_seconds=config.processing.max_runtime_seconds,
                     warm_pool_seconds=config.training.warm_pool_seconds,
+                    training_environment=config.training.job_environment,
                 ),
                 deployment=deployment,
             ),

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stacks.config import instance_types
-from training_code import objective
+from training_code import instance_memory, objective
 from training_code.errors import UserError
 
 
@@ -49,8 +49,17 @@ class TrainingConfig(_Section):
     use_spot: bool = False
     max_wait_seconds: int = Field(7200, ge=60, le=2419200)
     warm_pool_seconds: int = Field(0, ge=0, le=3600)
+    # The share of a training instance's memory that the data a host holds may take: an in-memory algorithm's
+    # channel files, or streamed xgboost's per-row state. Beyond it the container streams or refuses before
+    # training (docs/training_code.md, "Data bigger than memory"); every training job gets it.
+    memory_fraction: float = Field(instance_memory.DEFAULT_FRACTION, gt=0, le=1)
 
     _check_type = field_validator("instance_type")(instance_types.check_training)
+
+    @property
+    def job_environment(self) -> dict[str, str]:
+        """The training container's environment, the same for every training job of this environment."""
+        return {instance_memory.FRACTION_ENV: f"{self.memory_fraction:g}"}
 
     @model_validator(mode="after")
     def _warm_pools_need_on_demand(self) -> TrainingConfig:

@@ -29,6 +29,8 @@ def test_tuned_run_deploys_an_endpoint_that_answers_and_a_second_run_updates_it(
     jobs = run.cloud.sagemaker.store.values("training_jobs")
     statuses = {j["TrainingJobName"]: (j["TrainingJobStatus"], j.get("FailureReason")) for j in jobs}
     assert len(jobs) >= 4 and all(status == "Completed" for status, _ in statuses.values()), statuses
+    # the environment's training.memory_fraction reaches every job's container, the tuned ones too
+    assert all(j["Environment"] == {"TRAINING_MEMORY_FRACTION": "0.25"} for j in jobs), statuses
     spans = sorted((j["TrainingStartTime"], j["TrainingEndTime"]) for j in jobs)
     assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), "no two training jobs ran at once"
     assert max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans) <= 2, "more than 2 at once"

@@ -47,6 +47,8 @@ def test_shipped_environments_are_valid() -> None:
             "storage.noncurrent_version_expiration_days = -1: Input should be greater than or equal to 1",
         ),
         ({"storage__generation": 0}, "storage.generation = 0: Input should be greater than or equal to 1"),
+        ({"training__memory_fraction": 0}, "training.memory_fraction = 0: Input should be greater than 0"),
+        ({"training__memory_fraction": 1.5}, "training.memory_fraction = 1.5: Input should be less than or equal to 1"),
         ({"notification_email": "ops@"}, "notification_email = 'ops@': must be an e-mail address"),
         ({"account": "12345"}, "account = '12345': must be a 12-digit AWS account id"),
         ({"region": "moon-1"}, "region = 'moon-1': must be an AWS region such as eu-west-1"),

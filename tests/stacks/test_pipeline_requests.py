@@ -175,3 +175,18 @@ def test_pass_role_only_to_sagemaker(dev: SynthesizedApp) -> None:
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             if "iam:PassRole" in json.dumps(statement["Action"]):
                 assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_every_training_job_gets_the_environments_memory_fraction(
+    synthesized: dict[str, SynthesizedApp], environment: str
+) -> None:
+    # the container decides from it whether a channel is held in memory, streamed or refused (memory_plan.py)
+    from stacks.config import load_config
+
+    fraction = load_config(environment).training.memory_fraction
+    definition = tasks(definition_of(synthesized[environment].template("pipeline")))
+    train = definition["Train"]["Parameters"]
+    tuned = definition["Tune"]["Parameters"]["TrainingJobDefinition"]
+    for request in (train, tuned):
+        assert request["Environment"] == {"TRAINING_MEMORY_FRACTION": f"{fraction:g}"}

@@ -28,6 +28,7 @@ class JobSettings:
     metric_definitions: list[dict[str, str]]
     processing_max_runtime_seconds: int
     warm_pool_seconds: int
+    training_environment: dict[str, str]
 
 
 def _s3_input(name: str, uri_path: str, local: str) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def _training_definition(settings: JobSettings) -> dict[str, Any]:
             "MetricDefinitions": settings.metric_definitions,
         },
         "RoleArn": settings.role_arn,
+        "Environment": settings.training_environment,
         "InputDataConfig": _channels(),
         "OutputDataConfig": {"S3OutputPath.$": RUN("s3.models"), "KmsKeyId": settings.key_arn},
         "StoppingCondition.$": RUN("training.stopping_condition"),
