@@ -11,9 +11,9 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+from .csv_files import is_number, read_shape, require_csv
 from .errors import PipelineError
 
-CHECKED_ROWS = 10_000  # enough to catch the wrong file before upload; the rest is only counted
 FORMAT = "CSV, label in the first column, numbers only, no header"
 
 
@@ -45,43 +45,34 @@ class Rows:
 def check_dataset(path: Path | str, *, training: bool = True) -> DatasetInfo:
     """The file's shape, or PipelineError naming the line, the column and the fix. A training dataset must
     also have enough rows for the processing job's train/validation/test split."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"dataset {path}: no such file; give the path of a {FORMAT} file")
-    if path.suffix.lower() != ".csv":
-        raise PipelineError(f"dataset {path}: not a .csv file; export the dataset as {FORMAT}")
-    rows = header = 0
-    width = None
+    export = f"the dataset as {FORMAT}"
+    path = require_csv(path, noun="dataset", give=f"{FORMAT} file", export=export)
     labels: set[float] = set()
-    try:
-        with path.open(newline="") as handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
-                if not row:
-                    continue
-                if width is None:
-                    width = len(row)
-                    if width < 2:
-                        raise PipelineError(f"{path.name} line {number}: one column; need the label and features")
-                    header = int(not is_number(row[0]))
-                    if header:
-                        continue
-                if len(row) != width:
-                    raise PipelineError(
-                        f"{path.name} line {number}: {len(row)} columns, line 1 has {width}; every line needs the "
-                        "same columns (label first, then the features)"
-                    )
-                if rows < CHECKED_ROWS:
-                    _check_row(path.name, number, row)
-                    if len(labels) < MAX_LABELS:
-                        labels.add(float(row[0]))
-                rows += 1
-    except UnicodeDecodeError:
-        raise PipelineError(f"dataset {path}: not a text file; export the dataset as {FORMAT}") from None
+
+    def first_line(number: int, row: list[str]) -> bool:
+        if len(row) < 2:
+            raise PipelineError(f"{path.name} line {number}: one column; need the label and features")
+        return not is_number(row[0])
+
+    def check_row(number: int, row: list[str]) -> None:
+        _check_row(path.name, number, row)
+        if len(labels) < MAX_LABELS:
+            labels.add(float(row[0]))
+
+    shape = read_shape(
+        path,
+        noun="dataset",
+        export=export,
+        first_line=first_line,
+        check_row=check_row,
+        same_columns=" (label first, then the features)",
+    )
+    rows = shape.rows
     if not rows:
         raise PipelineError(f"dataset {path}: no data rows; the file is empty or holds only a header")
     if training:
         _check_split(path.name, rows)
-    return DatasetInfo(path=path, rows=rows, features=width - 1, header=bool(header), labels=frozenset(labels))
+    return DatasetInfo(path=path, rows=rows, features=shape.columns - 1, header=shape.header, labels=frozenset(labels))
 
 
 def check_labels(info: DatasetInfo, *, task: str, algorithm: str) -> None:
@@ -138,14 +129,6 @@ def read_rows(path: Path | str, *, limit: int = 5) -> Rows:
         data = list(itertools.islice(lines, int(info.header), int(info.header) + limit))
     labels = [_label(float(row[0])) for row in data]
     return Rows(labels=labels, features=[[float(v) if v.strip() else None for v in row[1:]] for row in data])
-
-
-def is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_row(name: str, number: int, row: list[str]) -> None:

@@ -4,7 +4,6 @@ so a header line is dropped into a copy."""
 
 from __future__ import annotations
 
-import csv
 import math
 import numbers
 from collections.abc import Sequence
@@ -12,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .dataset import CHECKED_ROWS, Rows, is_number
+from .csv_files import is_number, read_shape, require_csv
+from .dataset import Rows
 from .errors import PipelineError
 
 FORMAT = "CSV of features only (numbers, no label column), one row per line"
@@ -66,42 +66,25 @@ def write_scoring_rows(rows: Any, path: Path, *, skip_first_column: bool) -> Sco
 def check_scoring_file(path: Path | str, *, skip_first_column: bool, copy_to: Path) -> ScoringData:
     """A CSV of features (with a first column of anything when skip_first_column); a header line is dropped into
     a copy at `copy_to`, since the transform job would send it to the model as a row."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"scoring data {path}: no such file; give the path of a {FORMAT}")
-    if path.suffix.lower() != ".csv":
-        raise PipelineError(f"scoring data {path}: not a .csv file; export the rows as {FORMAT}")
-    rows = 0
-    width = None
-    header = False
+    export = f"the rows as {FORMAT}"
+    path = require_csv(path, noun="scoring data", give=FORMAT, export=export)
     first = int(skip_first_column)
-    try:
-        with path.open(newline="") as handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
-                if not row:
-                    continue
-                if width is None:
-                    width = len(row)
-                    if width < 1 + first:
-                        raise PipelineError(f"{path.name} line {number}: {width} column; {_too_narrow(first)}")
-                    header = _is_header(row[first:])
-                    if header:
-                        continue
-                if len(row) != width:
-                    raise PipelineError(
-                        f"{path.name} line {number}: {len(row)} columns, line 1 has {width}; every line needs the "
-                        "same columns"
-                    )
-                if rows < CHECKED_ROWS:
-                    for column, value in enumerate(row[first:], start=first + 1):
-                        if value.strip() and not is_number(value):
-                            raise PipelineError(
-                                f"{path.name} line {number}, column {column}: {value!r} is not a number; the model "
-                                f"takes numbers only{_label_hint(skip_first_column, column)}"
-                            )
-                rows += 1
-    except UnicodeDecodeError:
-        raise PipelineError(f"scoring data {path}: not a text file; export the rows as {FORMAT}") from None
+
+    def first_line(number: int, row: list[str]) -> bool:
+        if len(row) < 1 + first:
+            raise PipelineError(f"{path.name} line {number}: {len(row)} column; {_too_narrow(first)}")
+        return _is_header(row[first:])
+
+    def check_row(number: int, row: list[str]) -> None:
+        for column, value in enumerate(row[first:], start=first + 1):
+            if value.strip() and not is_number(value):
+                raise PipelineError(
+                    f"{path.name} line {number}, column {column}: {value!r} is not a number; the model "
+                    f"takes numbers only{_label_hint(skip_first_column, column)}"
+                )
+
+    shape = read_shape(path, noun="scoring data", export=export, first_line=first_line, check_row=check_row)
+    rows, width, header = shape.rows, shape.columns, shape.header
     if not rows:
         raise PipelineError(f"scoring data {path}: no rows; the file is empty or holds only a header")
     if header:
