@@ -10,54 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
+from stacks.components.workflow.sync_job_grants import grant_sync_jobs, pass_role_and_encrypt
+
 
 def grant_monitor_job(state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey) -> None:
     """createProcessingJob.sync: the job's calls, Step Functions' own rule, the role it passes, the volume key."""
-    stack = Stack.of(state_machine)
-    add = state_machine.add_to_role_policy
-    add(
-        iam.PolicyStatement(
-            sid="RunMonitoringJobs",
-            actions=[
-                "sagemaker:CreateProcessingJob",
-                "sagemaker:DescribeProcessingJob",
-                "sagemaker:StopProcessingJob",
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            resources=[stack.format_arn(service="sagemaker", resource="processing-job", resource_name="monitor-*")],
-        )
-    )
-    add(
-        iam.PolicyStatement(
-            sid="SyncJobCompletionRule",
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[
-                stack.format_arn(
-                    service="events",
-                    resource="rule",
-                    resource_name="StepFunctionsGetEventsForSageMakerProcessingJobsRule",
-                )
-            ],
-        )
-    )
-    add(
-        iam.PolicyStatement(
-            sid="PassOnlyTheSageMakerRoleToSageMaker",
-            actions=["iam:PassRole"],
-            resources=[sagemaker_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
-    )
-    add(
-        iam.PolicyStatement(
-            sid="EncryptMonitoringStorage",
-            actions=["kms:CreateGrant"],
-            resources=[key.key_arn],
-            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        )
-    )
-    add(iam.PolicyStatement(sid="DescribeMonitoringKey", actions=["kms:DescribeKey"], resources=[key.key_arn]))
+    grant_sync_jobs(state_machine, ("processing-job",), names="monitor-*", sid="RunMonitoringJobs")
+    pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Monitoring")
     key.grant_decrypt(state_machine)  # constraint_violations.json is SSE-KMS
 
 

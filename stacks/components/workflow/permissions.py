@@ -1,8 +1,5 @@
-"""IAM for the CustomState tasks, which CDK grants nothing: exactly the actions they call.
-
-For `.sync` jobs Step Functions also describes and stops the job and manages an EventBridge rule of its
-own per job type (see the Step Functions developer guide, "IAM policies for SageMaker").
-"""
+"""IAM for the CustomState tasks, which CDK grants nothing: exactly the actions they call (the `.sync` jobs'
+share in sync_job_grants.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
+from stacks.components.workflow.sync_job_grants import grant_sync_jobs, pass_role_and_encrypt
 from stacks.nag import acknowledge
 from stacks.support.nag_reasons import (
     ARTIFACTS_BUCKET_ARN,
@@ -25,23 +23,6 @@ from stacks.support.nag_reasons import (
     XRAY_AND_LIST,
     imported,
 )
-
-# job ARN resource type -> the actions a .sync task calls on it
-SYNC_JOB_ACTIONS = {
-    "processing-job": [
-        "sagemaker:CreateProcessingJob",
-        "sagemaker:DescribeProcessingJob",
-        "sagemaker:StopProcessingJob",
-    ],
-    "training-job": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-    "hyper-parameter-tuning-job": [
-        "sagemaker:CreateHyperParameterTuningJob",
-        "sagemaker:DescribeHyperParameterTuningJob",
-        "sagemaker:StopHyperParameterTuningJob",
-        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-    ],
-}
-MANAGED_RULES = ("ProcessingJobs", "TrainingJobs", "TuningJobs")
 
 
 def grant_workflow_calls(
@@ -64,25 +45,7 @@ def grant_workflow_calls(
 
     add = state_machine.add_to_role_policy
     if runs_jobs:
-        for resource, actions in SYNC_JOB_ACTIONS.items():
-            add(
-                iam.PolicyStatement(
-                    actions=[*actions, "sagemaker:AddTags", "sagemaker:ListTags"], resources=[arn(resource, "*")]
-                )
-            )
-        rules = [
-            stack.format_arn(
-                service="events", resource="rule", resource_name=f"StepFunctionsGetEventsForSageMaker{kind}Rule"
-            )
-            for kind in MANAGED_RULES
-        ]
-        add(
-            iam.PolicyStatement(
-                sid="SyncJobCompletionRules",
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=rules,
-            )
-        )
+        grant_sync_jobs(state_machine, ("processing-job", "training-job", "hyper-parameter-tuning-job"))
     add(
         iam.PolicyStatement(
             sid="DeployModel",
@@ -104,34 +67,7 @@ def grant_workflow_calls(
     )
     # Reading evaluation.json (SSE-KMS) and creating encrypted endpoint configs.
     key.grant_decrypt(state_machine)
-    _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Endpoint")
-
-
-def _pass_role_and_encrypt(
-    state_machine: sfn.StateMachine, *, sagemaker_role: iam.IRole, key: kms.IKey, storage: str
-) -> None:
-    """SageMaker runs as its own role only, and encrypts what it creates with the pipeline's key."""
-    state_machine.add_to_role_policy(
-        iam.PolicyStatement(
-            sid="PassOnlyTheSageMakerRoleToSageMaker",
-            actions=["iam:PassRole"],
-            resources=[sagemaker_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
-    )
-    # kms:GrantIsForAWSResource exists on grant operations only: DescribeKey under it would never be allowed.
-    state_machine.add_to_role_policy(
-        iam.PolicyStatement(
-            sid=f"Encrypt{storage}Storage",
-            actions=["kms:CreateGrant"],
-            resources=[key.key_arn],
-            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        )
-    )
-    # DescribeKey apart: it never carries kms:GrantIsForAWSResource, so under that condition it was dead.
-    state_machine.add_to_role_policy(
-        iam.PolicyStatement(sid=f"Describe{storage}Key", actions=["kms:DescribeKey"], resources=[key.key_arn])
-    )
+    pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Endpoint")
 
 
 def grant_scoring_calls(
@@ -145,32 +81,7 @@ def grant_scoring_calls(
         return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
     add = state_machine.add_to_role_policy
-    add(
-        iam.PolicyStatement(
-            sid="RunTransformJobs",
-            actions=[
-                "sagemaker:CreateTransformJob",
-                "sagemaker:DescribeTransformJob",
-                "sagemaker:StopTransformJob",
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            resources=[arn("transform-job", "*")],
-        )
-    )
-    add(
-        iam.PolicyStatement(
-            sid="SyncJobCompletionRules",
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[
-                stack.format_arn(
-                    service="events",
-                    resource="rule",
-                    resource_name="StepFunctionsGetEventsForSageMakerTransformJobsRule",
-                )
-            ],
-        )
-    )
+    grant_sync_jobs(state_machine, ("transform-job",), sid="RunTransformJobs")
     add(
         iam.PolicyStatement(
             sid="CreateScoringModel",
@@ -179,7 +90,7 @@ def grant_scoring_calls(
         )
     )
     # The transform job's volume and output are encrypted with the pipeline's key.
-    _pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Transform")
+    pass_role_and_encrypt(state_machine, sagemaker_role=sagemaker_role, key=key, storage="Transform")
 
 
 def _acknowledge_workflow_role(
