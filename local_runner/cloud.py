@@ -16,7 +16,7 @@ import boto3
 from botocore.response import StreamingBody
 from moto import mock_aws
 
-from . import hooks, interpreter, s3
+from . import boto_sessions, hooks, interpreter, s3
 from .deployer import TemplateDeployer
 from .events import LocalEventBus
 from .executions import TERMINAL_EXECUTION, ExecutionClient, ExecutionResult, StateRun, state_runs
@@ -86,6 +86,7 @@ class LocalCloud:
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
+        boto_sessions.install_default()
         self._clients.clear()  # clients made from now on get the mock's credentials
         s3.client.cache_clear()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +132,10 @@ class LocalCloud:
             return
         s3.save(self.state_dir / "s3")
         self.sagemaker.store.save()
+
+    def session(self) -> boto3.Session:
+        """A session for a client of this cloud (its region; service models read once per process)."""
+        return boto_sessions.session(self.region)
 
     def client(self, service: str):
         # One client per service: creating one builds its model and handlers (about a tenth of a local run's

@@ -14,8 +14,6 @@ import atexit
 import logging
 from pathlib import Path
 
-import boto3
-
 from local_runner.cloud import LocalCloud
 from local_runner.pipeline import STATE_DIR, SynthError, load_assembly
 from local_runner.template import Assembly, TemplateError
@@ -79,7 +77,7 @@ def client_of(cloud: LocalCloud, *, env: str, work_dir: Path) -> PipelineClient:
     """A client of a local cloud the caller started and deployed (and stops): `make run`, `make score`."""
     return PipelineClient(
         env=env,
-        session=boto3.session.Session(region_name=cloud.region),
+        session=cloud.session(),
         poll_seconds=LOCAL_POLL_SECONDS,
         work_dir=work_dir,
         local=InProcessCloud(cloud, owned=False),
@@ -111,7 +109,7 @@ def open_local(
         cloud.deploy(assembly)
         client = PipelineClient(
             env=env,
-            session=boto3.session.Session(region_name=cloud.region),
+            session=cloud.session(),
             poll_seconds=LOCAL_POLL_SECONDS,
             work_dir=state_dir,
             local=local,

@@ -1,0 +1,31 @@
+"""boto3 sessions that share one botocore loader, so a service's model files are read once per process.
+
+moto resets boto3's default session whenever a mock starts, and every new session read and parsed the JSON
+models of each service it made a client for again: about 0.14 s of CPU for six services, in every local cloud
+and every client of one. The loader only reads files that do not change while the process runs.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+import botocore.loaders
+import botocore.session
+
+
+@functools.cache
+def _loader() -> botocore.loaders.Loader:
+    # the loader a plain session would make (it honours AWS_DATA_PATH), made once
+    return botocore.session.Session().get_component("data_loader")
+
+
+def session(region_name: str | None = None) -> boto3.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
+    return boto3.Session(botocore_session=core, region_name=region_name)
+
+
+def install_default() -> None:
+    """Make boto3's default session (which moto has just reset) one that shares the loader."""
+    boto3.DEFAULT_SESSION = session()

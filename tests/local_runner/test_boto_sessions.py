@@ -1,0 +1,52 @@
+"""Sessions of one process share botocore's loader: a service's model files are read once, not per session.
+
+moto resets boto3's default session whenever a mock starts, and each new session parsed the JSON models of
+every service it made a client for again (about 0.14 s of CPU for six services, in every local cloud)."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.loaders
+
+from local_runner import boto_sessions
+from local_runner.cloud import LocalCloud
+
+
+def _counting_loads(monkeypatch) -> list[str]:
+    loads: list[str] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+
+    def counting(self, file_path):
+        loads.append(file_path)
+        return original(self, file_path)
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting)
+    return loads
+
+
+def test_a_second_session_reads_no_service_model_again(monkeypatch):
+    loads = _counting_loads(monkeypatch)
+    boto_sessions.session("us-east-1").client("sagemaker", aws_access_key_id="a", aws_secret_access_key="b")
+    loads.clear()
+    boto_sessions.session("eu-west-1").client("sagemaker", aws_access_key_id="a", aws_secret_access_key="b")
+    assert loads == []
+
+
+def test_a_second_cloud_reads_no_service_model_again(tmp_path, monkeypatch):
+    # each cloud's mock start resets boto3's default session; the clients made after it share the loader
+    first = LocalCloud(tmp_path / "first")
+    first.start()
+    try:
+        boto3.client("sagemaker", region_name="us-east-1")
+        first.session().client("sagemaker")
+    finally:
+        first.stop()
+    loads = _counting_loads(monkeypatch)
+    second = LocalCloud(tmp_path / "second")
+    second.start()
+    try:
+        boto3.client("sagemaker", region_name="us-east-1")
+        second.session().client("sagemaker")
+        assert loads == []
+    finally:
+        second.stop()
