@@ -50,3 +50,25 @@ def test_a_second_cloud_reads_no_service_model_again(tmp_path, monkeypatch):
         assert loads == []
     finally:
         second.stop()
+
+
+def test_a_second_cloud_reuses_the_first_ones_clients_and_they_see_only_its_state(tmp_path):
+    # a client costs about as much to build as many calls make; the hooks and moto's stubber are process-wide
+    first = LocalCloud(tmp_path / "first")
+    first.start()
+    try:
+        sns = first.client("sns")
+        sns.create_topic(Name="only-in-the-first-cloud")
+    finally:
+        first.stop()
+    second = LocalCloud(tmp_path / "second")
+    second.start()
+    try:
+        assert second.client("sns") is sns
+        assert sns.list_topics()["Topics"] == []
+        sns.create_topic(Name="in-the-second-cloud")
+        assert [t["TopicArn"].rsplit(":", 1)[1] for t in second.client("sns").list_topics()["Topics"]] == [
+            "in-the-second-cloud"
+        ]
+    finally:
+        second.stop()
