@@ -55,12 +55,11 @@ from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
-from . import hooks, parse_cache
+from . import hooks, parse_cache, task_clients
 from .permissions import Principal, acting_as, current
 from .permissions.requests import sync_rule_requests
 from .validation import operation_model, to_json_safe
@@ -114,7 +113,7 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
             raise ValueError(f"{self.resource.resource_arn}: .sync is not supported for {self.resource.api_action}")
 
     def _client(self, runtime: ResourceRuntimePart):
-        return boto_client_for(region=runtime.region, service="sagemaker")
+        return task_clients.boto_client_for(region=runtime.region, service="sagemaker")
 
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
         if isinstance(ex, ParamValidationError):
@@ -379,6 +378,7 @@ def install() -> None:
     state_fail.CustomErrorName = _fail_error_name
     ExecutionWorker._get_evaluation_environment = _environment_with_redrive_count
     parse_cache.install()
+    task_clients.install()
     for task_class in _task_classes():
         task_class._eval_execution = _as_execution_role(task_class._eval_execution)
 

@@ -72,3 +72,15 @@ def test_a_second_cloud_reuses_the_first_ones_clients_and_they_see_only_its_stat
         ]
     finally:
         second.stop()
+
+
+def test_the_interpreters_task_clients_are_made_once_per_region_and_service():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+
+    from local_runner import interpreter, task_clients
+
+    interpreter.install()
+    assert state_task_service_aws_sdk.boto_client_for is task_clients.boto_client_for
+    made = task_clients.boto_client_for(region="us-east-1", service="sns")
+    assert task_clients.boto_client_for(region="us-east-1", service="sns") is made
+    assert task_clients.boto_client_for(region="eu-west-1", service="sns") is not made
