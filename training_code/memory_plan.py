@@ -20,6 +20,10 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
+def _raise_share(share: float) -> str:
+    return f"raise {FRACTION_ENV} (now {share:g}; the pipeline sets it from training.memory_fraction)"
+
+
 #: xgboost keeps labels, gradients, predictions and row partitions in memory even out of core ("only the
 #: predictor data (X) is divided into batches", xgboost's external-memory tutorial). Measured with xgboost 3.2
 #: alone (docs/training_code.md, "Scale-out benchmark"): 25 bytes a row plus 15 for each of the objective's
@@ -45,7 +49,7 @@ def check_streamed_rows(algorithm: str, hp: dict, rows: int, n_classes: int, ins
         f"channel 'train' has {rows} rows on this host, and xgboost keeps about {per_row} bytes a row in memory "
         f"even from external memory ({_size(rows * per_row)}), more than {share:g} of the instance's "
         f"{_size(memory)} memory ({source}); train on more instances (InstanceCount: each host holds only its "
-        f"share of the rows), use an instance type with more memory, or raise {FRACTION_ENV} (now {share:g})"
+        f"share of the rows), use an instance type with more memory, or {_raise_share(share)}"
     )
 
 
@@ -75,5 +79,5 @@ def streams(algorithm: str, hp: dict, channel_bytes: int, instance_type: str | N
     raise UserError(
         f"channel 'train' is {_size(channel_bytes)}, more than {share:g} of the instance's "
         f"{_size(memory)} memory ({source}), and {algorithm!r} holds its data in memory; use an "
-        f"instance type with more memory, {hint}, or raise {FRACTION_ENV} (now {share:g})"
+        f"instance type with more memory, {hint}, or {_raise_share(share)}"
     )

@@ -141,6 +141,7 @@ def test_xgboost_out_of_core_is_refused_after_its_scan_when_its_per_row_state_ex
     failure = (ml_base / "output" / "failure").read_text()
     assert "426 rows" in failure and "bytes a row" in failure and "ml.m5.large" in failure
     assert "InstanceCount" in failure and "TRAINING_MEMORY_FRACTION" in failure
+    assert "training.memory_fraction" in failure  # where the pipeline's users set it
     assert built == []
 
 
