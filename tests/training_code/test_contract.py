@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+
+# bound at collection: when other directories' tests share a worker, 'conftest' may later be theirs
+from conftest import REPO, split, train_model
 
 from training_code import catalog, hyperparameters
 from training_code.metrics import METRIC_DEFINITIONS, METRIC_GOALS, format_metric_line, parse_metric_line
@@ -128,7 +130,6 @@ def test_cli_unknown_command():
 @pytest.mark.parametrize("data", ["breast_cancer", "iris"])
 def test_numpy_metrics_equal_scikit_learn(tmp_path, data):
     import numpy as np
-    from conftest import split, train_model
     from sklearn import metrics as skm
 
     from training_code import model_io, task_metrics
