@@ -86,7 +86,6 @@ class LocalCloud:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         boto_sessions.install_default()
-        s3.client.cache_clear()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         s3.load(self.state_dir / "s3")
         store = Store(self.state_dir / "sagemaker" / "state.json" if self.persist else None)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
+from typing import Any
 
-import boto3
-
+from .boto_sessions import shared_client
 from .template import REGION
 
 
-@functools.cache
-def client():
-    """One S3 client per process: the local runner's hooks and moto's stubber are process-wide."""
-    return boto3.client("s3", region_name=REGION)
+def client() -> Any:
+    """The process's S3 client (boto_sessions.shared_client): the runner's hooks and moto's stubber are process-wide."""
+    return shared_client("s3", REGION)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
