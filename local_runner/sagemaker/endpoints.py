@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,15 +58,16 @@ _EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _STABLE_FLOOR = 20000  # above the well-known and most registered services' ports
 
 
-def stable_port() -> int:
+def stable_port(taken: Collection[int] = ()) -> int:
     """A free port for an endpoint's URL, kept for as long as the endpoint exists: below the kernel's
     ephemeral range, which bind(0) and outgoing connections of every process draw from, so no other process
-    is handed it while the endpoint's front is down (between runs, during a restart)."""
+    is handed it while the endpoint's front is down (between runs, during a restart). `taken`: the ports other
+    endpoints have recorded, free to bind until their fronts start."""
     try:
         low = int(_EPHEMERAL.read_text().split()[0])
     except (OSError, ValueError, IndexError):  # not Linux: IANA's dynamic range starts at 49152
         low = 49152
-    candidates = list(range(_STABLE_FLOOR, max(_STABLE_FLOOR + 1, low)))
+    candidates = [port for port in range(_STABLE_FLOOR, max(_STABLE_FLOOR + 1, low)) if port not in taken]
     random.shuffle(candidates)
     for port in candidates[:200]:
         with socket.socket() as sock:

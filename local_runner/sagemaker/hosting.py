@@ -132,7 +132,7 @@ class Hosting:
             "EndpointStatus": "Creating",
             "CreationTime": now,
             "LastModifiedTime": now,
-            "port": endpoints.stable_port(),  # the endpoint's URL for as long as it exists
+            "port": endpoints.stable_port(self._recorded_ports()),  # the endpoint's URL for as long as it exists
             "local": {},
         }
         self.store.put("endpoints", name, record)
@@ -230,8 +230,11 @@ class Hosting:
         """The endpoint's port: recorded at creation (or now, for a record from before ports were kept)."""
         record = self.store.get("endpoints", name) or {}
         if not record.get("port"):
-            record = self.store.update("endpoints", name, port=endpoints.stable_port())
+            record = self.store.update("endpoints", name, port=endpoints.stable_port(self._recorded_ports()))
         return record["port"]
+
+    def _recorded_ports(self) -> set[int]:
+        return {record["port"] for record in self.store.values("endpoints") if record.get("port")}
 
     @staticmethod
     def _front_alive(record: dict[str, Any]) -> bool:

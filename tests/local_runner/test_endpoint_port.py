@@ -88,3 +88,15 @@ def test_the_endpoints_port_lies_outside_the_kernels_ephemeral_range(model_cloud
     url = _created(model_cloud, "outside")
     assert _port(url) not in _ephemeral_range()
     assert _answers(url)
+
+
+def test_a_new_endpoints_port_is_none_another_endpoint_has_recorded(tmp_path, monkeypatch):
+    # an endpoint's port is recorded at CreateEndpoint and bound only when its fleet is healthy: a second endpoint
+    # created in between found the port free to bind and took it too (seen: a front failed with "in use")
+    from local_runner.sagemaker import endpoints
+
+    ephemeral = tmp_path / "ip_local_port_range"
+    ephemeral.write_text("20010\t60999\n")
+    monkeypatch.setattr(endpoints, "_EPHEMERAL", ephemeral)
+    taken = set(range(20000, 20009))
+    assert endpoints.stable_port(taken=taken) == 20009
