@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Acknowledgment, PolicyValidationPluginReport, Stack, Stage, Token, Validations
@@ -45,21 +46,39 @@ def acknowledge(scope: IConstruct, *findings: tuple[str, str]) -> None:
     Ids are written as an environment-agnostic synth renders them (`arn:<AWS::Partition>:logs:<AWS::Region>:
     <AWS::AccountId>:...`); in a stack with an account and region they are rendered as that stack's findings show
     them (`arn:aws:logs:eu-west-1:111111111111:...`)."""
+    render = renderer(scope)
     Validations.of(scope).acknowledge(
-        *(Acknowledgment(id=rendered(scope, finding), reason=reason) for finding, reason in findings)
+        *(Acknowledgment(id=render(finding), reason=reason) for finding, reason in findings)
     )
 
 
 def rendered(scope: IConstruct, finding: str) -> str:
     """`finding` with the pseudo parameters its stack knows (account, region, partition) as literals."""
+    return renderer(scope)(finding)
+
+
+def renderer(scope: IConstruct) -> Callable[[str], str]:
+    """`rendered` for many findings of one scope: the stack's environment is read once, since each read is a
+    round trip to jsii's Node process (per finding, they were a third of a synthesis's round trips)."""
     try:
         stack = Stack.of(scope)
     except RuntimeError:  # an app or stage: no environment of its own
+        return _unchanged
+    account, region = stack.account, stack.region
+    account = None if Token.is_unresolved(account) else account
+    region = None if Token.is_unresolved(region) else region
+    # CDK writes a regional ARN's partition as a literal too; a global one (iam::aws:policy/...) keeps it.
+    partition = (RegionInfo.get(region).partition or "aws") if region else None
+
+    def render(finding: str) -> str:
+        if account:
+            finding = finding.replace("<AWS::AccountId>", account)
+        if region:
+            finding = _REGIONAL_ARN.sub(rf"arn:{partition}:\1:{region}:", finding)
         return finding
-    if not Token.is_unresolved(stack.account):
-        finding = finding.replace("<AWS::AccountId>", stack.account)
-    if not Token.is_unresolved(stack.region):
-        # CDK writes a regional ARN's partition as a literal too; a global one (iam::aws:policy/...) keeps it.
-        partition = RegionInfo.get(stack.region).partition or "aws"
-        finding = _REGIONAL_ARN.sub(rf"arn:{partition}:\1:{stack.region}:", finding)
+
+    return render
+
+
+def _unchanged(finding: str) -> str:
     return finding
