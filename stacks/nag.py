@@ -68,12 +68,12 @@ def renderer(scope: IConstruct) -> Callable[[str], str]:
     account = None if Token.is_unresolved(account) else account
     region = None if Token.is_unresolved(region) else region
     # CDK writes a regional ARN's partition as a literal too; a global one (iam::aws:policy/...) keeps it.
-    partition = (RegionInfo.get(region).partition or "aws") if region else None
+    partition = (RegionInfo.get(region).partition or "aws") if region is not None else None
 
     def render(finding: str) -> str:
-        if account:
+        if account is not None:
             finding = finding.replace("<AWS::AccountId>", account)
-        if region:
+        if region is not None:
             finding = _REGIONAL_ARN.sub(rf"arn:{partition}:\1:{region}:", finding)
         return finding
 
