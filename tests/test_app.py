@@ -19,16 +19,39 @@ from stacks.pipeline_stage import stage_name
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _synth(outdir: Path, env: str) -> subprocess.CompletedProcess:
+class Synth(subprocess.CompletedProcess):
+    left_running: list[str]  # the command lines of processes app.py started and left behind
+
+
+def _synth(outdir: Path, env: str) -> Synth:
+    """app.py as the CLI runs it, in a session of its own: what it left running is still in that session."""
     context = {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], "env": env}
-    return subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=REPO_ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
         env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)},
-    )
+        start_new_session=True,
+    ) as process:
+        stdout, stderr = process.communicate(timeout=300)
+    result = Synth(process.args, process.returncode, stdout, stderr)
+    result.left_running = _in_session(process.pid)
+    return result
+
+
+def _in_session(session: int) -> list[str]:
+    """Command lines of the live processes of `session` (field 6 of /proc/PID/stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we looked
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +59,7 @@ def all_stages(tmp_path_factory) -> Path:
     outdir = tmp_path_factory.mktemp("cdk-all")
     result = _synth(outdir, "all")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.left_running == []  # jsii's Node kernel was stopped, not orphaned, by the fast exit
     return outdir
 
 
@@ -84,6 +108,40 @@ def test_a_comma_list_names_environments_once(tmp_path: Path) -> None:
     result = _synth(tmp_path, "dev,dev")
     assert result.returncode != 0
     assert "each environment may appear once, got dev, dev" in result.stderr
+    assert result.left_running == []
+
+
+def test_an_unknown_environment_exits_2_with_the_configuration_error(tmp_path: Path) -> None:
+    result = _synth(tmp_path, "qa")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "qa" in result.stderr
+    assert result.left_running == []
+
+
+def test_the_app_runs_jsii_kernel_with_our_node_wrapper() -> None:
+    # Set before aws_cdk is imported: jsii starts its kernel at that import and reads JSII_NODE then.
+    environment = {k: v for k, v in os.environ.items() if k != "JSII_NODE"}
+    probe = "import os, app, aws_cdk; print(os.environ['JSII_NODE']); print(aws_cdk.Duration.minutes(2).to_seconds())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=environment
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [str(REPO_ROOT / "tools" / "jsii-node"), "120"]
+
+
+def test_the_node_wrapper_runs_webassembly_on_its_baseline_compiler_alone() -> None:
+    node_bin = REPO_ROOT / "node_modules" / ".bin"
+    if not (node_bin / "node").exists():
+        pytest.skip("the project's Node is not installed (make setup)")
+    result = subprocess.run(
+        [str(REPO_ROOT / "tools" / "jsii-node"), "-p", "process.execArgv.join(' ')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert result.returncode == 0, result.stderr  # a Node without the flag fails here: "bad option"
+    assert result.stdout.split()[0] == "--liftoff-only"  # and jsii's runtime hands its execArgv to the kernel
 
 
 PROBE_APP = """
