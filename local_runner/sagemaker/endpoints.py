@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from .. import s3
-from . import lifetime
+from . import lifetime, port_claims
 from .jobs import fresh_dir
 
 PING_TIMEOUT = 60.0
@@ -58,11 +58,12 @@ _EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _STABLE_FLOOR = 20000  # above the well-known and most registered services' ports
 
 
-def stable_port(taken: Collection[int] = ()) -> int:
+def stable_port(taken: Collection[int] = (), *, owner: port_claims.Owner | None = None) -> int:
     """A free port for an endpoint's URL, kept for as long as the endpoint exists: below the kernel's
     ephemeral range, which bind(0) and outgoing connections of every process draw from, so no other process
     is handed it while the endpoint's front is down (between runs, during a restart). `taken`: the ports other
-    endpoints have recorded, free to bind until their fronts start."""
+    endpoints have recorded, free to bind until their fronts start. Given an `owner` (the cloud's store), the
+    port is claimed for it, and ports other processes' clouds have claimed are skipped (port_claims.py)."""
     try:
         low = int(_EPHEMERAL.read_text().split()[0])
     except (OSError, ValueError, IndexError):  # not Linux: IANA's dynamic range starts at 49152
@@ -70,11 +71,14 @@ def stable_port(taken: Collection[int] = ()) -> int:
     candidates = [port for port in range(_STABLE_FLOOR, max(_STABLE_FLOOR + 1, low)) if port not in taken]
     random.shuffle(candidates)
     for port in candidates[:200]:
+        if owner is not None and port_claims.held(port, against=owner):
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if owner is None or port_claims.claim(port, owner):
             return port
     return free_port()  # every probed port taken: an ephemeral one still works, if less stably
 

@@ -11,6 +11,7 @@ The update itself (traffic shifting, baking, auto-rollback) is in bluegreen.py.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import time
@@ -20,7 +21,7 @@ import httpx
 
 from ..permissions import Principal, acting_as
 from ..validation import ServiceError
-from . import bluegreen, capture, endpoints, front, jobs, prerequisites, variants
+from . import bluegreen, capture, endpoints, front, jobs, port_claims, prerequisites, variants
 
 SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
 
@@ -132,7 +133,8 @@ class Hosting:
             "EndpointStatus": "Creating",
             "CreationTime": now,
             "LastModifiedTime": now,
-            "port": endpoints.stable_port(self._recorded_ports()),  # the endpoint's URL for as long as it exists
+            # the endpoint's URL for as long as it exists, claimed against other processes' clouds
+            "port": endpoints.stable_port(self._recorded_ports(), owner=self._port_owner()),
             "local": {},
         }
         self.store.put("endpoints", name, record)
@@ -230,8 +232,13 @@ class Hosting:
         """The endpoint's port: recorded at creation (or now, for a record from before ports were kept)."""
         record = self.store.get("endpoints", name) or {}
         if not record.get("port"):
-            record = self.store.update("endpoints", name, port=endpoints.stable_port(self._recorded_ports()))
+            port = endpoints.stable_port(self._recorded_ports(), owner=self._port_owner())
+            record = self.store.update("endpoints", name, port=port)
         return record["port"]
+
+    def _port_owner(self) -> port_claims.Owner:
+        """Whom this cloud's port claims are in the name of: its state file, or its store kept in memory."""
+        return self.store.path or f"memory-{os.getpid()}-{id(self.store)}"
 
     def _recorded_ports(self) -> set[int]:
         return {record["port"] for record in self.store.values("endpoints") if record.get("port")}
@@ -302,8 +309,14 @@ class Hosting:
         record = self._endpoint(p["EndpointName"])
         for fleet in _fleets(record):
             endpoints.stop(fleet)
-        self.store.delete("endpoints", p["EndpointName"])
+        self._forget_endpoint(record)
         return {}
+
+    def _forget_endpoint(self, record: dict[str, Any]) -> None:
+        """The endpoint's record goes, and with it the claim on its port."""
+        self.store.delete("endpoints", record["EndpointName"])
+        if record.get("port"):
+            port_claims.release(record["port"], self._port_owner())
 
     def endpoint_url(self, name: str) -> str | None:
         record = self.store.get("endpoints", name) or {}
@@ -366,7 +379,7 @@ class Hosting:
                 endpoints.stop(fleet)
             stopped.append(record["EndpointName"])
             if delete:
-                self.store.delete("endpoints", record["EndpointName"])
+                self._forget_endpoint(record)
         return stopped
 
     # -- runtime ----------------------------------------------------------------------------------

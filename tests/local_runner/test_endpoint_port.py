@@ -52,7 +52,10 @@ def test_an_update_keeps_the_endpoint_url_and_the_url_answers_after_it(model_clo
 
 
 def test_a_restart_after_a_reboot_reuses_the_port_and_delete_releases_it(model_cloud):
+    from local_runner.sagemaker import port_claims
+
     url = _created(model_cloud)
+    assert port_claims.held(_port(url), against="another-cloud")  # other processes' clouds skip it
     model_cloud.sagemaker.stop_endpoints()  # what a reboot does to the servers; the records stay
     model_cloud.sagemaker.restart_endpoints()
     assert model_cloud.sagemaker.endpoint_url("stable") == url
@@ -61,6 +64,7 @@ def test_a_restart_after_a_reboot_reuses_the_port_and_delete_releases_it(model_c
     model_cloud.client("sagemaker").delete_endpoint(EndpointName="stable")
     with socket.socket() as sock:  # released: anyone may bind it now
         sock.bind(("127.0.0.1", _port(url)))
+    assert not port_claims.held(_port(url), against="another-cloud")  # and claim it
 
 
 def test_a_recorded_port_another_process_holds_fails_the_restart_naming_the_port_and_the_fix(model_cloud):
