@@ -114,6 +114,7 @@ class LocalCloud:
                 for process in self.sagemaker.processes.values():  # jobs an interrupted run left running
                     process.stop()
                 self.sagemaker.join(timeout=30)
+                self.sagemaker.release_port_claims()
             self.save()
         finally:
             hooks.deactivate(self.router)

@@ -240,6 +240,14 @@ class Hosting:
         """Whom this cloud's port claims are in the name of: its state file, or its store kept in memory."""
         return self.store.path or f"memory-{os.getpid()}-{id(self.store)}"
 
+    def release_port_claims(self) -> None:
+        """At the cloud's stop: a store kept in memory ends with it, and so do its endpoints' claims on their ports
+        (a state file keeps its endpoints, and their claims, for the next start)."""
+        if self.store.path is None:
+            for record in self.store.values("endpoints"):
+                if record.get("port"):
+                    port_claims.release(record["port"], self._port_owner())
+
     def _recorded_ports(self) -> set[int]:
         return {record["port"] for record in self.store.values("endpoints") if record.get("port")}
 

@@ -84,3 +84,25 @@ def test_an_unreadable_claim_is_taken_over_not_an_error(one_stable_port):
     (one_stable_port / "claims").mkdir()
     (one_stable_port / "claims" / str(ONLY)).write_text("{not json")
     assert endpoints.stable_port(owner=one_stable_port / "ours.json") == ONLY
+
+
+def test_an_in_memory_clouds_claims_end_with_it(one_stable_port):
+    # its records go with its store, so nothing would ever release them: claim files piled up under /tmp
+    from local_runner import LocalCloud
+
+    with LocalCloud(one_stable_port / "state", persist=False) as cloud:
+        hosting = cloud.sagemaker
+        port = endpoints.stable_port(owner=hosting._port_owner())
+        hosting.store.put("endpoints", "in-memory", {"EndpointName": "in-memory", "port": port})
+        assert port_claims.held(port, against="another-cloud")
+    assert not (port_claims.CLAIMS / str(port)).exists()
+
+
+def test_a_persistent_clouds_claims_outlive_it_with_its_endpoints(one_stable_port):
+    from local_runner import LocalCloud
+
+    with LocalCloud(one_stable_port / "state", persist=True) as cloud:
+        hosting = cloud.sagemaker
+        port = endpoints.stable_port(owner=hosting._port_owner())
+        hosting.store.put("endpoints", "kept", {"EndpointName": "kept", "port": port})
+    assert port_claims.held(port, against="another-cloud")  # its state file still records the endpoint
