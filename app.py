@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from pathlib import Path
 
 # jsii starts its Node kernel when aws_cdk is first imported, with $JSII_NODE as the node: tools/jsii-node says why
@@ -57,6 +58,9 @@ def exit_without_teardown() -> None:
     Only after a synthesis that succeeded: an error leaves through the normal path, with its message and status.
     """
     atexit._run_exitfuncs()
+    for thread in threading.enumerate():  # jsii's copier of the kernel's stderr ends at the kernel's exit:
+        if thread.name == "process.stderr_sink":  # once it has ended, the kernel's last lines are out
+            thread.join(timeout=5)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
