@@ -71,14 +71,12 @@ def stable_port(taken: Collection[int] = (), *, owner: port_claims.Owner | None 
     candidates = [port for port in range(_STABLE_FLOOR, max(_STABLE_FLOOR + 1, low)) if port not in taken]
     random.shuffle(candidates)
     for port in candidates[:200]:
-        if owner is not None and port_claims.held(port, against=owner):
-            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        if owner is None or port_claims.claim(port, owner):
+        if owner is None or port_claims.claim(port, owner):  # False: another process's cloud holds it
             return port
     return free_port()  # every probed port taken: an ephemeral one still works, if less stably
 
