@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from local_runner.pipeline import stage_name as runner_stage_name
@@ -42,15 +44,12 @@ def _synth(outdir: Path, env: str) -> Synth:
 
 
 def _in_session(session: int) -> list[str]:
-    """Command lines of the live processes of `session` (field 6 of /proc/PID/stat)."""
+    """Command lines of the live processes of `session`."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session and fields[0] != "Z":
-                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, IndexError, ValueError):
-            continue  # it ended while we looked
+    for process in psutil.process_iter(["cmdline", "status"]):
+        with contextlib.suppress(psutil.Error, OSError):  # it ended while we looked
+            if os.getsid(process.pid) == session and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(" ".join(process.info["cmdline"] or []))
     return found
 
 
