@@ -9,6 +9,7 @@ like a model server, it outlives the runner and has a SAGEMAKER_BASE_DIR, so `st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,6 +18,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import psutil
 
 from . import endpoints
 from .front_server import ROUTE_FILE
@@ -41,10 +44,32 @@ def check_free(port: int, endpoint: str) -> None:
         except OSError as error:
             raise endpoints.DeploymentError(
                 f"Port {port}, the port of endpoint {endpoint}'s URL http://127.0.0.1:{port}, is in use by another "
-                f"process ({error.strerror}). Free it: `make stop` (python -m local_runner stop) stops this "
-                f"runner's endpoints; otherwise find the process with `ss -ltnp 'sport = :{port}'` and end it. "
+                f"process ({error.strerror}: {_holders(port)}). Free it: `make stop` (python -m local_runner stop) "
+                f"stops this runner's endpoints; otherwise find the process with `ss -ltnp 'sport = :{port}'` and "
+                "end it. "
                 "Or delete the endpoint, and a new one gets a new port."
             ) from None
+
+
+def _holders(port: int) -> str:
+    """Who holds `port` now, as the kernel's socket table says: processes, or connections still closing."""
+    with contextlib.suppress(psutil.Error, OSError):
+        found = []
+        for connection in psutil.net_connections("tcp"):
+            if not connection.laddr or connection.laddr.port != port:
+                continue
+            state = "listening" if connection.status == psutil.CONN_LISTEN else connection.status
+            if connection.pid is None:
+                found.append(f"a connection in {state} that no process owns")
+                continue
+            try:
+                command = " ".join(" ".join(psutil.Process(connection.pid).cmdline()).split())[:80]
+            except psutil.Error:
+                command = "it has ended since"
+            found.append(f"held by pid {connection.pid} ({command}), {state}")
+        if found:
+            return "; ".join(list(dict.fromkeys(found))[:3])  # the first few, once each: the reason is bounded
+    return "no holder in the socket table"
 
 
 def start(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def test_a_recorded_port_another_process_holds_fails_the_restart_naming_the_port
     assert described["EndpointStatus"] == "Failed"
     reason = described["FailureReason"]
     assert str(_port(url)) in reason and "make stop" in reason, reason
+    assert f"held by pid {os.getpid()} (" in reason and "listening" in reason, reason  # who, without `ss`
 
 
 def _ephemeral_range() -> range:
