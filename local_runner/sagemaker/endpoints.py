@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from .. import s3
 from . import lifetime, port_claims
@@ -103,12 +104,28 @@ def stop(deployment: dict | None) -> None:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGTERM)
             os.killpg(pid, signal.SIGCONT)  # a stopped server handles its SIGTERM now
+        # the whole group: a worker that outlives its leader still holds the port the next server binds
         deadline = time.monotonic() + 5
-        while alive(pid) and time.monotonic() < deadline:
+        while _group_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if alive(pid):
+        if _group_alive(pid):
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _group_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def _group_alive(leader: int) -> bool:
+    """A live process is left in the group `leader` started (its own session): a zombie has closed its sockets."""
+    alive(leader)  # reaps the leader if it is this process's child
+    return any(_in_group(process, leader) for process in psutil.process_iter())
+
+
+def _in_group(process: psutil.Process, group: int) -> bool:
+    with contextlib.suppress(psutil.Error, OSError):
+        return process.status() != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == group
+    return False
 
 
 def discard(deployment: dict | None) -> None:
