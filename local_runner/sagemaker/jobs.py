@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from .. import s3
 from ..validation import ServiceError
-from . import hosts, lifetime, sharding
+from . import hosts, job_forks, lifetime, sharding
 
 FAILURE_REASON_LIMIT = 1024
 
@@ -44,7 +44,7 @@ class Outcome:
 class Process:
     """A running container process that StopXJob can end."""
 
-    popen: subprocess.Popen | None = None
+    popen: subprocess.Popen | job_forks.ForkedProcess | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     interrupted: threading.Event = field(default_factory=threading.Event)
     #: a multi-instance job's hosts (multihost.run), each its own Process: what reaches the job reaches them
@@ -133,7 +133,8 @@ def run(
     with open(log_path, "wb") as log:
         if process.stop_requested.is_set():
             return Outcome(None, "", None, stopped=True)
-        popen = subprocess.Popen(
+        # a fork of a Python that imported the container's libraries once (job_forks.py), or an exec
+        popen = job_forks.spawn(cmd, cwd=cwd, env=full_env, log_path=log_path) or subprocess.Popen(
             cmd,
             cwd=cwd,
             env=full_env,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,11 +44,27 @@ def die_with_runner(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
     return arm
 
 
-def _base_dir(process: psutil.Process) -> str | None:
+def fork_registry() -> Path:
+    """Where the job fork server (job_zygote.py) keeps a file for each job it forked and that still runs."""
+    return Path(tempfile.gettempdir()) / f"sagemaker-local-jobs-{os.getuid()}"
+
+
+def base_dir(process: psutil.Process) -> str | None:
+    """The /opt/ml tree of a live process: its SAGEMAKER_BASE_DIR, or for a job forked from the fork server,
+    whose environment on record is the fork server's, the tree the fork server registered for it."""
     with contextlib.suppress(psutil.Error):
         if process.status() != psutil.STATUS_ZOMBIE:
-            return process.environ().get("SAGEMAKER_BASE_DIR")
+            return _forked_base_dir(process) or process.environ().get("SAGEMAKER_BASE_DIR")
     return None
+
+
+def _forked_base_dir(process: psutil.Process) -> str | None:
+    try:
+        entry = json.loads((fork_registry() / f"{process.pid}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    # a file a killed fork server left names a pid that may be another program's by now
+    return entry.get("base_dir") if entry.get("fork_server") == process.ppid() else None
 
 
 def is_running(pid: int, directory: str | None = None) -> bool:
@@ -56,7 +74,7 @@ def is_running(pid: int, directory: str | None = None) -> bool:
         process = psutil.Process(pid)
     except psutil.Error:
         return False
-    base = _base_dir(process)
+    base = base_dir(process)
     if directory is None:
         with contextlib.suppress(psutil.Error):
             return process.status() != psutil.STATUS_ZOMBIE
@@ -71,7 +89,7 @@ def started_under(root: Path) -> list[psutil.Process]:
     for process in psutil.process_iter():
         if process.pid == os.getpid():
             continue
-        base = _base_dir(process)
+        base = base_dir(process)
         if base is not None and Path(base).is_relative_to(root):
             found.append(process)
     return found

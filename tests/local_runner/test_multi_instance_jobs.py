@@ -110,7 +110,7 @@ def test_a_host_killed_mid_training_fails_the_job_with_its_reason_and_leaves_no_
                 victim = next(
                     p
                     for p in lifetime.started_under(cloud.sagemaker.workdir)
-                    if Path(p.environ()["SAGEMAKER_BASE_DIR"]) == second
+                    if Path(lifetime.base_dir(p) or "/") == second
                 )
             time.sleep(0.1)
         assert victim is not None, "the second host never got to its third round"

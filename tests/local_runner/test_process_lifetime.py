@@ -24,7 +24,7 @@ import pytest
 
 from local_runner.cli import main
 from local_runner.pipeline import REPO_ROOT
-from local_runner.sagemaker import endpoints
+from local_runner.sagemaker import endpoints, lifetime
 
 pytestmark = pytest.mark.slow
 
@@ -36,18 +36,15 @@ def _started_under(state_dir: Path) -> list[psutil.Process]:
     whatever they forked (the environment is inherited)."""
     found = []
     for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if process.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if process.environ().get("SAGEMAKER_BASE_DIR", "").startswith(str(state_dir)):
-                found.append(process)
+        if (lifetime.base_dir(process) or "").startswith(str(state_dir)):
+            found.append(process)
     return found
 
 
 def _base_dir(process: psutil.Process) -> Path | None:
-    with contextlib.suppress(psutil.Error):
-        return Path(process.environ()["SAGEMAKER_BASE_DIR"])
-    return None
+    """Its SAGEMAKER_BASE_DIR, or the one a job forked from the fork server shows in its title."""
+    base = lifetime.base_dir(process)
+    return Path(base) if base else None
 
 
 def _listening_ports(processes: list[psutil.Process]) -> set[int]:

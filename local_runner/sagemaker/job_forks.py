@@ -1,0 +1,139 @@
+"""Start a Python job as a fork of the job fork server (job_zygote.py), with the interface of a `Popen`.
+
+One fork server per runner process, started at its first job and again if it ended. Only on Linux, and only
+for `python -m module ...` or `python script.py ...`: elsewhere `spawn` returns None and the job is an `exec`
+of its command, as before. `LOCAL_SAGEMAKER_FORK=0` turns forking off (every job is then a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+
+from . import lifetime
+
+_ZYGOTE = Path(__file__).with_name("job_zygote.py")
+_lock = threading.Lock()
+_server: _ForkServer | None = None
+
+
+class ForkedProcess:
+    """A forked job: what `jobs.run`, StopJob and a multi-host job use of a `subprocess.Popen`."""
+
+    def __init__(self, pid: int, channel: socket.socket):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._channel = channel
+        self._lock = threading.Lock()
+
+    def poll(self) -> int | None:
+        return self._read(0.0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._read(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(f"job {self.pid}", timeout or 0.0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:  # a reaped pid may belong to another process by now
+            with contextlib.suppress(ProcessLookupError):  # ended, and not yet reported
+                os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _read(self, timeout: float | None) -> int | None:
+        # several threads ask (the one that waits, a watcher that polls): none holds the lock while it waits
+        if self.returncode is None and select.select([self._channel], [], [], timeout)[0]:
+            with self._lock:
+                if self.returncode is None:
+                    message = self._channel.recv(4096)  # readable: at once (b"" at EOF)
+                    # EOF without a code: the fork server ended, and the kernel ended its jobs with SIGKILL
+                    self.returncode = json.loads(message)["returncode"] if message else -signal.SIGKILL
+        return self.returncode
+
+    def __del__(self) -> None:
+        self._channel.close()  # not before: another thread may still be selecting on it
+
+
+class _ForkServer:
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        registry = lifetime.fork_registry()
+        registry.mkdir(mode=0o700, exist_ok=True)
+        _prune(registry)
+        with theirs:
+            self.popen = subprocess.Popen(
+                [sys.executable, str(_ZYGOTE), str(theirs.fileno()), str(registry)],
+                pass_fds=[theirs.fileno()],
+                env=env,
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+            )
+        self.control = ours
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def fork(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> ForkedProcess:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env, "log": str(log_path)}).encode()
+        with theirs, self.lock:
+            socket.send_fds(self.control, [request], [theirs.fileno()])
+        reply = ours.recv(4096)
+        if not reply:
+            ours.close()
+            raise OSError("the job fork server ended before it forked the job")
+        return ForkedProcess(json.loads(reply)["pid"], ours)
+
+
+def _prune(registry: Path) -> None:
+    """Remove the files of a fork server that was killed before it could (its jobs died with it)."""
+    for entry in registry.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if not psutil.pid_exists(json.loads(entry.read_text())["fork_server"]):
+                entry.unlink()
+
+
+def python_arguments(cmd: list[str]) -> list[str] | None:
+    """`[python, -m, module, ...]` or `[python, script.py, ...]` -> what follows the interpreter; else None."""
+    if len(cmd) < 2 or cmd[0] != sys.executable:
+        return None
+    if cmd[1] == "-m" and len(cmd) > 2:
+        return cmd[1:]
+    if not cmd[1].startswith("-") and cmd[1].endswith(".py"):
+        return cmd[1:]
+    return None
+
+
+def enabled() -> bool:
+    return sys.platform.startswith("linux") and os.environ.get("LOCAL_SAGEMAKER_FORK", "1") != "0"
+
+
+def spawn(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> ForkedProcess | None:
+    """The job forked from the fork server; None when it must be an `exec` (not Linux, not Python, or off)."""
+    global _server
+    argv = python_arguments(cmd)
+    if argv is None or not enabled():
+        return None
+    with _lock:
+        if _server is None or not _server.alive():
+            _server = _ForkServer()
+        server = _server
+    return server.fork(argv, cwd, env, log_path)

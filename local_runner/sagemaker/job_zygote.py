@@ -1,0 +1,210 @@
+"""The fork server of the local jobs: a Python that imported the container's libraries once and forks a job.
+
+A processing, training or evaluation job is `python -m training_code <command>` in a fresh container. Most of
+the CPU of a small job is its imports: scikit-learn, pandas and xgboost take about 2.3 s of a 2.9 s ridge job,
+and a tuned run starts dozens of jobs. This process imports them once; each job is a fork of it that then
+becomes the job: its environment, working directory, `sys.path`, argv and log, and the interpreter's own exit
+(non-daemon threads joined, atexit handlers, its exit code or the signal that ended it).
+
+Run as a script (`python job_zygote.py FD REGISTRY`), never imported: it is stdlib-only, so that a fork carries no state
+of the runner. FD is a SOCK_SEQPACKET socket to the runner (job_forks.py). Each request is one JSON packet with
+one socket attached, on which the job's pid and, later, its exit code are sent. EOF on FD (the runner ended,
+however it ended) ends this process, and each job it forked gets SIGKILL (PR_SET_PDEATHSIG), as a job started
+by the runner itself does.
+
+A fork starts with the environment of this process, which is what /proc shows of it, so `stop` cannot read a
+forked job's SAGEMAKER_BASE_DIR there. REGISTRY is a directory where each live job has a file, `<pid>.json`:
+its /opt/ml tree and this process's pid (lifetime.base_dir reads it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+
+# The third-party modules the container's entry points import; one that is missing is skipped.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy.sparse",
+    "scipy.stats",
+    "sklearn.base",
+    "sklearn.ensemble",
+    "sklearn.impute",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "xgboost",
+    "matplotlib",
+    "threadpoolctl",
+)
+#: the math libraries read these when they load: in a fork they are applied with threadpoolctl instead
+THREAD_VARIABLES = {"OMP_NUM_THREADS": "openmp", "OPENBLAS_NUM_THREADS": "blas", "MKL_NUM_THREADS": "blas"}
+_PR_SET_PDEATHSIG = 1
+_MAX_REQUEST = 1 << 20
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+
+
+def serve(control: socket.socket, registry: str) -> dict:
+    """Fork a job for each request until the runner goes. Returns only in a fork: the job's request."""
+    jobs: dict[int, socket.socket] = {}
+    wakeup_read, wakeup_write = socket.socketpair()
+    wakeup_read.setblocking(False)
+    wakeup_write.setblocking(False)
+    signal.set_wakeup_fd(wakeup_write.fileno())
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wakeup fd
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ)
+    selector.register(wakeup_read, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is wakeup_read:
+                with contextlib.suppress(BlockingIOError):
+                    while wakeup_read.recv(4096):
+                        pass
+                _report_exits(jobs, registry)
+                continue
+            message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 1)
+            if not message:  # the runner is gone; so are the jobs, at SIGKILL, when this process ends
+                for pid in jobs:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(os.path.join(registry, f"{pid}.json"))
+                sys.exit(0)
+            reply = socket.socket(fileno=fds[0])
+            request = json.loads(message)
+            pid = os.fork()
+            if pid == 0:
+                for held in (control, wakeup_read, wakeup_write, reply, *jobs.values()):
+                    held.close()
+                selector.close()
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                return request
+            jobs[pid] = reply
+            _register(registry, pid, request["env"].get("SAGEMAKER_BASE_DIR"))  # before anyone gets its pid
+            with contextlib.suppress(OSError):
+                reply.send(json.dumps({"pid": pid}).encode())
+        _report_exits(jobs, registry)
+
+
+def _register(registry: str, pid: int, base_dir: str | None) -> None:
+    entry = os.path.join(registry, f"{pid}.json")
+    with open(entry + ".tmp", "w") as file:
+        json.dump({"base_dir": base_dir, "fork_server": os.getpid()}, file)
+    os.replace(entry + ".tmp", entry)
+
+
+def _report_exits(jobs: dict[int, socket.socket], registry: str) -> None:
+    while jobs:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(registry, f"{pid}.json"))
+        reply = jobs.pop(pid, None)
+        if reply is not None:
+            with contextlib.suppress(OSError):
+                reply.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
+            reply.close()
+
+
+def become(request: dict, base_path: list[str], zygote_pid: int) -> None:
+    """In the fork: take on the job's process state, as `exec` of its command would have set it."""
+    _die_with(zygote_pid)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    env = request["env"]
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(request["cwd"])
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    encoding = sys.stdout.encoding  # the locale's: this process started with the runner's
+    sys.stdout = sys.__stdout__ = _text_stream(1, encoding, "strict", unbuffered)
+    sys.stderr = sys.__stderr__ = _text_stream(2, encoding, "backslashreplace", True)
+    argv = request["argv"]
+    first = os.getcwd() if argv[0] == "-m" else os.path.dirname(os.path.realpath(argv[0]))
+    python_path = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    sys.path[:] = [first, *python_path, *base_path]
+    _apply_thread_limits(env)
+    _reseed()
+
+
+def run(argv: list[str]) -> None:
+    """`python -m module args` or `python script.py args`; the interpreter's exit follows, as for a command."""
+    import runpy
+
+    if argv[0] == "-m":
+        sys.argv = [argv[1], *argv[2:]]  # runpy sets sys.argv[0] to the module's file
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = list(argv)
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+def _text_stream(fd: int, encoding: str, errors: str, write_through: bool) -> io.TextIOWrapper:
+    raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - the stream lives as long as the job
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=True, write_through=write_through
+    )
+
+
+def _die_with(zygote_pid: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != zygote_pid:  # the fork server ended between the fork and prctl
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _apply_thread_limits(env: dict[str, str]) -> None:
+    """A fresh process would read these when numpy's BLAS and xgboost's OpenMP load; here they already have."""
+    limits: dict[str, int] = {}
+    for variable, api in THREAD_VARIABLES.items():
+        with contextlib.suppress(KeyError, ValueError):
+            limits.setdefault(api, max(1, int(env[variable])))
+    if limits and "threadpoolctl" in sys.modules:
+        from threadpoolctl import threadpool_limits
+
+        for api, count in limits.items():
+            threadpool_limits(limits=count, user_api=api)
+
+
+def _reseed() -> None:
+    """`random` reseeds itself in a fork; numpy's global generator does not: each job draws its own seed, as a
+    job in its own container does."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+
+
+def main() -> None:
+    control, registry = socket.socket(fileno=int(sys.argv[1])), sys.argv[2]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the runner, which stops its jobs
+    base_path = sys.path[1:]  # started without PYTHONPATH: the interpreter's own path, after this script's dir
+    preload()
+    zygote_pid = os.getpid()
+    request = serve(control, registry)
+    become(request, base_path, zygote_pid)
+    run(request["argv"])
+
+
+if __name__ == "__main__":
+    main()

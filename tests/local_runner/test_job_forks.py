@@ -1,0 +1,136 @@
+"""A job forked from the fork server is the process an `exec` of its command would be (job_forks.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from local_runner.sagemaker import job_forks, lifetime
+
+pytestmark = pytest.mark.skipif(not job_forks.enabled(), reason="jobs are forked on Linux only")
+
+PROBE = """
+import atexit, json, os, sys, threading, time
+import numpy
+from threadpoolctl import threadpool_info
+
+def report():
+    # a set: the fork server may have loaded scipy's BLAS too, beside numpy's
+    blas = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+    print(json.dumps({
+        "argv": sys.argv, "cwd": os.getcwd(), "path": sys.path[:3], "name": __name__,
+        "env": {k: os.environ.get(k) for k in ("SAGEMAKER_BASE_DIR", "JOB_SETTING", "PYTHONPATH")},
+        "blas_threads": blas, "draw": float(numpy.random.random()), "unbuffered": sys.stdout.write_through,
+    }))
+
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread joined", flush=True))).start()
+atexit.register(lambda: print("atexit ran", flush=True))
+report()
+if len(sys.argv) > 1 and sys.argv[1] == "fail":
+    raise ValueError("the probe failed on purpose")
+if len(sys.argv) > 1 and sys.argv[1] == "sleep":
+    time.sleep(60)
+sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+"""
+
+
+@pytest.fixture
+def job(tmp_path):
+    code = tmp_path / "code"
+    (code / "probe").mkdir(parents=True)
+    (code / "probe" / "__main__.py").write_text(PROBE)
+    (code / "probe" / "__init__.py").write_text("")
+    (code / "script.py").write_text(PROBE)
+    base = tmp_path / "opt_ml"
+    base.mkdir()
+    env = {
+        **os.environ,
+        "SAGEMAKER_BASE_DIR": str(base),
+        "JOB_SETTING": "from the request",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": f"{code}{os.pathsep}{tmp_path / 'extra'}",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    return code, env
+
+
+def _forked(cmd, code: Path, env: dict, log: Path):
+    process = job_forks.spawn(cmd, cwd=code, env=env, log_path=log)
+    assert isinstance(process, job_forks.ForkedProcess)
+    return process
+
+
+def _exec(cmd, code: Path, env: dict, log: Path) -> int:
+    with open(log, "wb") as out:
+        return subprocess.run(cmd, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=60).returncode
+
+
+def _report(log: Path) -> dict:
+    return json.loads(next(line for line in log.read_text().splitlines() if line.startswith("{")))
+
+
+@pytest.mark.parametrize("form", [["-m", "probe"], ["script.py"]])
+def test_a_forked_job_sees_what_an_exec_of_its_command_sees(job, tmp_path, form):
+    code, env = job
+    cmd = [sys.executable, *(str(code / part) if part.endswith(".py") else part for part in form), "ok", "3"]
+    forked = _forked(cmd, code, env, tmp_path / "forked.log").wait(timeout=60)
+    executed = _exec(cmd, code, env, tmp_path / "exec.log")
+    assert forked == executed == 3
+    mine, theirs = _report(tmp_path / "forked.log"), _report(tmp_path / "exec.log")
+    assert mine["draw"] != theirs["draw"]  # each job seeds numpy's global generator anew
+    for report in (mine, theirs):
+        report.pop("draw")
+    assert mine == theirs
+    assert mine["blas_threads"] == [1]  # OPENBLAS_NUM_THREADS of the job, not of the fork server
+    for log in ("forked.log", "exec.log"):  # the interpreter's exit: threads joined, then atexit
+        lines = (tmp_path / log).read_text().splitlines()
+        assert lines[-2:] == ["thread joined", "atexit ran"], lines
+
+
+def test_two_forked_jobs_draw_different_numbers(job, tmp_path):
+    code, env = job
+    draws = set()
+    for index in range(2):
+        log = tmp_path / f"{index}.log"
+        assert _forked([sys.executable, "-m", "probe"], code, env, log).wait(timeout=60) == 0
+        draws.add(_report(log)["draw"])
+    assert len(draws) == 2
+
+
+def test_an_uncaught_exception_exits_1_with_its_traceback_in_the_log(job, tmp_path):
+    code, env = job
+    log = tmp_path / "job.log"
+    assert _forked([sys.executable, "-m", "probe", "fail"], code, env, log).wait(timeout=60) == 1
+    assert log.read_text().splitlines()[-3:-1] == ["ValueError: the probe failed on purpose", "thread joined"]
+
+
+def test_a_signalled_job_reports_the_signal_and_stop_finds_it_while_it_runs(job, tmp_path):
+    code, env = job
+    log = tmp_path / "job.log"
+    process = _forked([sys.executable, "-m", "probe", "sleep"], code, env, log)
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=0.2)
+    assert process.poll() is None
+    found = lifetime.started_under(Path(env["SAGEMAKER_BASE_DIR"]).parent)
+    assert [p.pid for p in found] == [process.pid]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while (lifetime.fork_registry() / f"{process.pid}.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not (lifetime.fork_registry() / f"{process.pid}.json").exists()
+
+
+def test_only_python_commands_are_forked_and_forking_can_be_turned_off(job, tmp_path, monkeypatch):
+    code, env = job
+    assert job_forks.spawn(["/bin/true"], cwd=code, env=env, log_path=tmp_path / "x.log") is None
+    assert job_forks.spawn([sys.executable, "-c", "pass"], cwd=code, env=env, log_path=tmp_path / "x.log") is None
+    monkeypatch.setenv("LOCAL_SAGEMAKER_FORK", "0")
+    assert job_forks.spawn([sys.executable, "-m", "probe"], cwd=code, env=env, log_path=tmp_path / "x.log") is None
