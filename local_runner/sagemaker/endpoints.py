@@ -89,9 +89,15 @@ def alive(pid: int, directory: str | None = None) -> bool:
     return lifetime.is_running(pid, directory)
 
 
+# One client for every call to a local server: `httpx.get` makes a client per call, and each client loads
+# the CA bundle into an SSL context (38 ms of CPU, against 0.3 ms a call on a shared one), and a server that
+# starts is pinged every 0.1 s. No kept-alive connections: a server on the same port may be a new one.
+HTTP = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+
+
 def ping(port: int, timeout: float = 2.0) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/ping", timeout=timeout).status_code == 200
+        return HTTP.get(f"http://127.0.0.1:{port}/ping", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 

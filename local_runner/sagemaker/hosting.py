@@ -413,7 +413,7 @@ class Hosting:
             )
         headers = {"Content-Type": p.get("ContentType", "text/csv"), "Accept": p.get("Accept", "application/json")}
         try:
-            response = httpx.post(f"{fleet.get('url')}/invocations", content=body, headers=headers, timeout=60)
+            response = endpoints.HTTP.post(f"{fleet.get('url')}/invocations", content=body, headers=headers, timeout=60)
         except httpx.HTTPError as error:
             with acting_as(None):
                 self._publish(name, variant["VariantName"], 500, 0.0, started)

@@ -208,7 +208,7 @@ class _Batch:
         """MaxConcurrentTransforms, BatchStrategy, MaxPayloadInMB (bytes): the request's, else the container's."""
         offered: dict[str, Any] = {}
         try:
-            answer = httpx.get(f"{self.url}/execution-parameters", timeout=10)
+            answer = endpoints.HTTP.get(f"{self.url}/execution-parameters", timeout=10)
             if answer.status_code == 200:
                 offered = answer.json()
         except (httpx.HTTPError, ValueError):
@@ -260,7 +260,9 @@ class _Batch:
             if self.process.stop_requested.is_set():
                 raise Stopped()
             try:
-                answer = httpx.post(f"{self.url}/invocations", content=body, headers=headers, timeout=self.timeout)
+                answer = endpoints.HTTP.post(
+                    f"{self.url}/invocations", content=body, headers=headers, timeout=self.timeout
+                )
             except httpx.TimeoutException:
                 problem = f"the model did not answer within InvocationsTimeoutInSeconds ({self.timeout} s) ({where})"
             except httpx.HTTPError as error:
