@@ -111,15 +111,19 @@ def stop(deployment: dict | None) -> None:
             os.killpg(pid, signal.SIGTERM)
             os.killpg(pid, signal.SIGCONT)  # a stopped server handles its SIGTERM now
         # the whole group: a worker that outlives its leader still holds the port the next server binds
-        deadline = time.monotonic() + 5
-        while _group_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _group_alive(pid):
+        if not _group_gone(pid, within=5):
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while _group_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            _group_gone(pid, within=5)
+
+
+def _group_gone(leader: int, *, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while _group_alive(leader):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _group_alive(leader: int) -> bool:

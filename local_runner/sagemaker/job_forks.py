@@ -50,9 +50,6 @@ class ForkedProcess:
             with contextlib.suppress(ProcessLookupError):  # ended, and not yet reported
                 os.kill(self.pid, sig)
 
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 

@@ -75,8 +75,7 @@ def serve(control: socket.socket, registry: str) -> dict:
                 with contextlib.suppress(BlockingIOError):
                     while wakeup_read.recv(4096):
                         pass
-                _report_exits(jobs, registry)
-                continue
+                continue  # the exits are reported after the loop
             message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 1)
             if not message:  # the runner is gone; so are the jobs, at SIGKILL, when this process ends
                 for pid in jobs:

@@ -32,17 +32,13 @@ BOUND = 240.0  # seconds a phase may take to start on a loaded machine; a bound,
 
 
 def _started_under(state_dir: Path) -> list[psutil.Process]:
-    """Every live process whose /opt/ml tree (SAGEMAKER_BASE_DIR) is under `state_dir`: jobs, servers and
-    whatever they forked (the environment is inherited)."""
-    found = []
-    for process in psutil.process_iter():
-        if (lifetime.base_dir(process) or "").startswith(str(state_dir)):
-            found.append(process)
-    return found
+    """Every live process whose /opt/ml tree is under `state_dir`: jobs (forked ones by the fork server's
+    registry), servers and whatever they forked (the environment is inherited)."""
+    return lifetime.started_under(state_dir)
 
 
 def _base_dir(process: psutil.Process) -> Path | None:
-    """Its SAGEMAKER_BASE_DIR, or the one a job forked from the fork server shows in its title."""
+    """Its SAGEMAKER_BASE_DIR, or the one the fork server registered for a job it forked."""
     base = lifetime.base_dir(process)
     return Path(base) if base else None
 
