@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 
 import orjson
@@ -184,6 +185,11 @@ def _has_body(scope) -> bool:
 
 def create_app() -> App:
     """Granian factory target: runs in each worker process."""
+    # Granian gives a worker its own signal handlers only after this returns. Until then the worker holds the
+    # main process's, which flag the main process's copy of the server: a SIGTERM while the model loads was
+    # lost, and shutdown waited out the grace period. A worker that serves no connection yet may end at once.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
     import numpy as np
     import sklearn
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,10 @@ def main() -> None:
 
 
 def create_app() -> Front:
+    # Until this returns, the worker holds the main process's signal handlers, which would swallow a SIGTERM
+    # (see training_code/serving.py, create_app): a worker that serves nothing yet may end at once.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
     return Front(Path(os.environ["ENDPOINT_FRONT_ROUTE"]))
 
 

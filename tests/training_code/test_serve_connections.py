@@ -161,3 +161,29 @@ def test_sigterm_with_slow_bodies_open_stops_within_the_grace_period(classifier_
         finally:
             for sock in slow:
                 sock.close()
+
+
+def test_sigterm_while_a_worker_is_still_loading_the_model_stops_the_server_at_once(classifier_dir, tmp_path):
+    """A worker loads the model before Granian gives it its own signal handlers. Until then it holds the main
+    process's, which only flag the main process's copy of the server: a SIGTERM in that window was lost, and
+    shutdown waited out the grace period (found timing `endpoints.stop` right after a deployment)."""
+    import psutil
+
+    port = free_port()
+    with (tmp_path / "server.log").open("w") as log:
+        process = start_server(classifier_dir.parent, port, log=log, **{**DEADLINES, "MODEL_SERVER_GRACE_PERIOD": "30"})
+        try:
+            leader = psutil.Process(process.pid)
+            deadline = time.monotonic() + 30
+            while len(leader.children()) < WORKERS:  # the last worker was just forked: it is loading the model
+                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.001)
+            os.killpg(process.pid, signal.SIGTERM)  # what endpoints.stop sends: the leader and its workers
+            started = time.monotonic()
+            process.wait(timeout=60)
+            # the grace period is 30 s: stopping in less than half of it means no worker's signal was lost
+            assert time.monotonic() - started < 15, (tmp_path / "server.log").read_text()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
