@@ -29,3 +29,19 @@ def test_a_definition_with_a_syntax_error_is_refused_every_time():
         with pytest.raises(ASLParserException):
             AmazonStateLanguageParser.parse(broken)
     assert parse_cache._tree.cache_info().currsize == kept
+
+
+def test_a_valid_definition_is_validated_once_and_an_invalid_one_refused_every_time():
+    from moto.stepfunctions.parser.api import InvalidDefinition
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    interpreter.install()
+    parse_cache._validated.cache_clear()
+    for _ in range(2):
+        StepFunctionsParserBackend._validate_definition(DEFINITION)
+    assert parse_cache._validated.cache_info().hits == 1
+    broken = DEFINITION.replace('"Type": "Pass"', '"Type": "Passs"')
+    for _ in range(2):
+        with pytest.raises(InvalidDefinition):
+            StepFunctionsParserBackend._validate_definition(broken)
+    assert parse_cache._validated.cache_info().currsize == 1

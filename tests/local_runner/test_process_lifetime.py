@@ -43,6 +43,13 @@ def _base_dir(process: psutil.Process) -> Path | None:
     return Path(base) if base else None
 
 
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def _listening_ports(processes: list[psutil.Process]) -> set[int]:
     ports = set()
     for process in processes:
@@ -112,7 +119,8 @@ def _kill_runner_during(
         while frozen is None:
             assert runner.poll() is None, f"the run ended before {phase}:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"no {phase} process within {BOUND} s:\n{log.read_text()[-3000:]}"
-            for process in _started_under(state_dir):
+            # the runner's descendants, not every process's environment: this loop polls every 20 ms for a run
+            for process in _descendants(runner.pid):
                 base = _base_dir(process)
                 if base is not None and base.is_relative_to(phase_dir):
                     with contextlib.suppress(psutil.Error):
