@@ -25,7 +25,7 @@ import httpx
 import psutil
 
 from .. import s3
-from . import lifetime, port_claims
+from . import job_forks, job_zygote, lifetime, port_claims
 from .jobs import fresh_dir
 
 PING_TIMEOUT = 60.0
@@ -117,6 +117,19 @@ def stop(deployment: dict | None) -> None:
             _group_gone(pid, within=5)
 
 
+def _popen(command: list[str], cwd: Path, env: dict[str, str], log: Path, death_signal: int | None):
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=None if death_signal is None else lifetime.die_with_runner(death_signal),
+        )
+
+
 def _group_gone(leader: int, *, within: float) -> bool:
     deadline = time.monotonic() + within
     while _group_alive(leader):
@@ -176,8 +189,12 @@ def start(
     else:
         (directory / "model").mkdir()
     port = port or free_port()
-    env = dict(os.environ)  # `serve` itself pins math threads per worker (see training_code/serving.py)
+    env = dict(os.environ)
     env.update(environment or {})
+    for variable in job_zygote.THREAD_VARIABLES:
+        # what `serve` itself sets, unless the model's environment did (training_code/serving.py): a forked
+        # server's math libraries are loaded already, so the fork server applies these from its request
+        env.setdefault(variable, "1")
     env.update(
         {
             "SAGEMAKER_BASE_DIR": str(directory),
@@ -187,17 +204,12 @@ def start(
             "PYTHONPATH": str(cwd) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
         }
     )
-    log = open(directory / "serve.log", "wb")  # noqa: SIM115 - kept open by the child
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "training_code", "serve"],
-        cwd=cwd,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: stop() ends its workers with it
-        preexec_fn=None if outlive_runner else lifetime.die_with_runner(signal.SIGTERM),
-    )
-    log.close()
+    command = [sys.executable, "-m", "training_code", "serve"]
+    death_signal = None if outlive_runner else signal.SIGTERM
+    # its own session and process group: stop() ends its workers with it
+    popen = job_forks.spawn(
+        command, cwd=cwd, env=env, log_path=directory / "serve.log", new_session=True, death_signal=death_signal
+    ) or _popen(command, cwd, env, directory / "serve.log", death_signal)
     deployment = Deployment(popen.pid, port, str(directory))
     if on_spawn is not None:
         try:

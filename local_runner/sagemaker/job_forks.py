@@ -1,4 +1,4 @@
-"""Start a Python job as a fork of the job fork server (job_zygote.py), with the interface of a `Popen`.
+"""Start a Python job or server as a fork of the job fork server (job_zygote.py), with the interface of a `Popen`.
 
 One fork server per runner process, started at its first job and again if it ended. Only on Linux, and only
 for `python -m module ...` or `python script.py ...`: elsewhere `spawn` returns None and the job is an `exec`
@@ -17,8 +17,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-
-import psutil
 
 from . import lifetime
 
@@ -88,9 +86,9 @@ class _ForkServer:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
-    def fork(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> ForkedProcess:
+    def fork(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, **options) -> ForkedProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env, "log": str(log_path)}).encode()
+        request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env, "log": str(log_path), **options}).encode()
         with theirs, self.lock:
             socket.send_fds(self.control, [request], [theirs.fileno()])
         reply = ours.recv(4096)
@@ -101,10 +99,11 @@ class _ForkServer:
 
 
 def _prune(registry: Path) -> None:
-    """Remove the files of a fork server that was killed before it could (its jobs died with it)."""
+    """Remove the files of processes that have ended: a job of a fork server that was killed, a server that
+    outlived its fork server, a worker of a server."""
     for entry in registry.glob("*.json"):
-        with contextlib.suppress(OSError, ValueError):
-            if not psutil.pid_exists(json.loads(entry.read_text())["fork_server"]):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if lifetime.start_ticks(int(entry.stem)) != json.loads(entry.read_text())["start"]:
                 entry.unlink()
 
 
@@ -123,8 +122,18 @@ def enabled() -> bool:
     return sys.platform.startswith("linux") and os.environ.get("LOCAL_SAGEMAKER_FORK", "1") != "0"
 
 
-def spawn(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> ForkedProcess | None:
-    """The job forked from the fork server; None when it must be an `exec` (not Linux, not Python, or off)."""
+def spawn(
+    cmd: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    new_session: bool = False,
+    death_signal: int | None = signal.SIGKILL,
+) -> ForkedProcess | None:
+    """The job forked from the fork server; None when it must be an `exec` (not Linux, not Python, or off).
+    `new_session`: the job leads a session and process group of its own (`start_new_session`). `death_signal`:
+    what the job gets when the runner goes (lifetime.die_with_runner); None: it outlives the runner."""
     global _server
     argv = python_arguments(cmd)
     if argv is None or not enabled():
@@ -133,4 +142,4 @@ def spawn(cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> 
         if _server is None or not _server.alive():
             _server = _ForkServer()
         server = _server
-    return server.fork(argv, cwd, env, log_path)
+    return server.fork(argv, cwd, env, log_path, session=new_session, death_signal=int(death_signal or 0))

@@ -1,20 +1,27 @@
 """The fork server of the local jobs: a Python that imported the container's libraries once and forks a job.
 
-A processing, training or evaluation job is `python -m training_code <command>` in a fresh container. Most of
-the CPU of a small job is its imports: scikit-learn, pandas and xgboost take about 2.3 s of a 2.9 s ridge job,
-and a tuned run starts dozens of jobs. This process imports them once; each job is a fork of it that then
-becomes the job: its environment, working directory, `sys.path`, argv and log, and the interpreter's own exit
-(non-daemon threads joined, atexit handlers, its exit code or the signal that ended it).
+A processing, training or evaluation job, or an endpoint's server, is `python -m training_code <command>` in a
+fresh container. Most of the CPU of a small job is its imports: scikit-learn, pandas and xgboost take about
+2.3 s of a 2.9 s ridge job, and a tuned run starts dozens of jobs. This process imports them once; each job
+is a fork of it that then becomes the job: its environment, working directory, `sys.path`, argv and log, and
+the interpreter's own exit (non-daemon threads joined, atexit handlers, its exit code or the signal that ended
+it).
 
-Run as a script (`python job_zygote.py FD REGISTRY`), never imported: it is stdlib-only, so that a fork carries no state
-of the runner. FD is a SOCK_SEQPACKET socket to the runner (job_forks.py). Each request is one JSON packet with
-one socket attached, on which the job's pid and, later, its exit code are sent. EOF on FD (the runner ended,
-however it ended) ends this process, and each job it forked gets SIGKILL (PR_SET_PDEATHSIG), as a job started
-by the runner itself does.
+Run as a script (`python job_zygote.py FD REGISTRY`; the runner imports it for its constants only): it is
+stdlib-only, so that a fork carries no state of the runner. FD is a SOCK_SEQPACKET socket to the runner
+(job_forks.py). Each request is one JSON packet with one socket attached, on which the job's pid and, later,
+its exit code are sent. EOF on FD (the runner ended, however it ended) ends this process, and each job it
+forked gets its death signal (PR_SET_PDEATHSIG: SIGKILL for a job, SIGTERM for a transform job's server), as
+a job started by the runner itself does.
+
+A request may also ask for a session of the job's own (an endpoint's server, whose workers `stop` ends by
+process group) and for no death signal (a server that outlives the runner, as a real endpoint does).
 
 A fork starts with the environment of this process, which is what /proc shows of it, so `stop` cannot read a
 forked job's SAGEMAKER_BASE_DIR there. REGISTRY is a directory where each live job has a file, `<pid>.json`:
-its /opt/ml tree and this process's pid (lifetime.base_dir reads it).
+its /opt/ml tree and its start time in clock ticks, which tells it from a later process with the same pid
+(lifetime.base_dir reads it). A process a job forks (a server's Granian workers) registers itself the same
+way, at the fork. A file whose process has gone is stale, never wrong; the next fork server removes it.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ PRELOAD = (
     "xgboost",
     "matplotlib",
     "threadpoolctl",
+    "granian",  # an endpoint's server
+    "orjson",
 )
 #: the math libraries read these when they load: in a fork they are applied with threadpoolctl instead
 THREAD_VARIABLES = {"OMP_NUM_THREADS": "openmp", "OPENBLAS_NUM_THREADS": "blas", "MKL_NUM_THREADS": "blas"}
@@ -61,6 +70,7 @@ def preload() -> None:
 def serve(control: socket.socket, registry: str) -> dict:
     """Fork a job for each request until the runner goes. Returns only in a fork: the job's request."""
     jobs: dict[int, socket.socket] = {}
+    requests: dict[int, dict] = {}
     wakeup_read, wakeup_write = socket.socketpair()
     wakeup_read.setblocking(False)
     wakeup_write.setblocking(False)
@@ -77,8 +87,8 @@ def serve(control: socket.socket, registry: str) -> dict:
                         pass
                 continue  # the exits are reported after the loop
             message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 1)
-            if not message:  # the runner is gone; so are the jobs, at SIGKILL, when this process ends
-                for pid in jobs:
+            if not message:  # the runner is gone; so are its jobs, at their death signal, when this process ends
+                for pid in [pid for pid, request in requests.items() if request.get("death_signal")]:
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(os.path.join(registry, f"{pid}.json"))
                 sys.exit(0)
@@ -92,21 +102,31 @@ def serve(control: socket.socket, registry: str) -> dict:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 return request
-            jobs[pid] = reply
+            jobs[pid], requests[pid] = reply, request
             _register(registry, pid, request["env"].get("SAGEMAKER_BASE_DIR"))  # before anyone gets its pid
             with contextlib.suppress(OSError):
                 reply.send(json.dumps({"pid": pid}).encode())
-        _report_exits(jobs, registry)
+        _report_exits(jobs, requests, registry)
 
 
 def _register(registry: str, pid: int, base_dir: str | None) -> None:
     entry = os.path.join(registry, f"{pid}.json")
-    with open(entry + ".tmp", "w") as file:
-        json.dump({"base_dir": base_dir, "fork_server": os.getpid()}, file)
-    os.replace(entry + ".tmp", entry)
+    with open(f"{entry}.{os.getpid()}.tmp", "w") as file:
+        json.dump({"base_dir": base_dir, "start": start_ticks(pid)}, file)
+    os.replace(f"{entry}.{os.getpid()}.tmp", entry)
 
 
-def _report_exits(jobs: dict[int, socket.socket], registry: str) -> None:
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid, it names one
+    process. lifetime.py reads the same field (this script imports nothing of the runner)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _report_exits(jobs: dict[int, socket.socket], requests: dict[int, dict], registry: str) -> None:
     while jobs:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -117,15 +137,21 @@ def _report_exits(jobs: dict[int, socket.socket], registry: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(registry, f"{pid}.json"))
         reply = jobs.pop(pid, None)
+        requests.pop(pid, None)
         if reply is not None:
             with contextlib.suppress(OSError):
                 reply.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
             reply.close()
 
 
-def become(request: dict, base_path: list[str], zygote_pid: int) -> None:
+def become(request: dict, base_path: list[str], zygote_pid: int, registry: str) -> None:
     """In the fork: take on the job's process state, as `exec` of its command would have set it."""
-    _die_with(zygote_pid)
+    if request.get("session"):
+        os.setsid()
+    if request.get("death_signal"):
+        _die_with(zygote_pid, request["death_signal"])
+    # what the job forks inherits this process's /proc environment too: it registers its own tree at the fork
+    os.register_at_fork(after_in_child=lambda: _register(registry, os.getpid(), os.environ.get("SAGEMAKER_BASE_DIR")))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     env = request["env"]
     os.environ.clear()
@@ -166,11 +192,11 @@ def _text_stream(fd: int, encoding: str, errors: str, write_through: bool) -> io
     )
 
 
-def _die_with(zygote_pid: int) -> None:
+def _die_with(zygote_pid: int, sig: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
     if os.getppid() != zygote_pid:  # the fork server ended between the fork and prctl
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), sig)
 
 
 def _apply_thread_limits(env: dict[str, str]) -> None:
@@ -201,7 +227,7 @@ def main() -> None:
     preload()
     zygote_pid = os.getpid()
     request = serve(control, registry)
-    become(request, base_path, zygote_pid)
+    become(request, base_path, zygote_pid, registry)
     run(request["argv"])
 
 

@@ -50,8 +50,8 @@ def fork_registry() -> Path:
 
 
 def base_dir(process: psutil.Process) -> str | None:
-    """The /opt/ml tree of a live process: its SAGEMAKER_BASE_DIR, or for a job forked from the fork server,
-    whose environment on record is the fork server's, the tree the fork server registered for it."""
+    """The /opt/ml tree of a live process: its SAGEMAKER_BASE_DIR, or for a process forked from the fork
+    server (or by such a process), whose environment on record is the fork server's, the tree registered for it."""
     with contextlib.suppress(psutil.Error):
         if process.status() != psutil.STATUS_ZOMBIE:
             return _forked_base_dir(process) or process.environ().get("SAGEMAKER_BASE_DIR")
@@ -63,8 +63,18 @@ def _forked_base_dir(process: psutil.Process) -> str | None:
         entry = json.loads((fork_registry() / f"{process.pid}.json").read_text())
     except (OSError, ValueError):
         return None
-    # a file a killed fork server left names a pid that may be another program's by now
-    return entry.get("base_dir") if entry.get("fork_server") == process.ppid() else None
+    # the file of a process that has ended names a pid that may be another program's by now
+    return entry.get("base_dir") if entry.get("start") == start_ticks(process.pid) else None
+
+
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid, it names one
+    process. The fork server (job_zygote.py, stdlib-only) records the same field for each process it forks."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def is_running(pid: int, directory: str | None = None) -> bool:
