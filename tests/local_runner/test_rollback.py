@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -21,26 +19,16 @@ from fixture_assembly import (  # noqa: F401  (fixtures)
 from pipeline_harness import _deploys, _endpoints
 from test_failure_scenarios import FailurePath
 
-from local_runner.sagemaker import endpoints
+from local_runner.sagemaker import endpoints, lifetime
 
 pytestmark = pytest.mark.slow
 
 
 def _serving_directories(cloud, endpoint: str) -> set[str]:
-    """The model directories of every live process serving `endpoint` (SAGEMAKER_BASE_DIR)."""
-    root = str(cloud.sagemaker.workdir / "endpoints" / endpoint) + "/"
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        for item in environ:
-            if item.startswith(b"SAGEMAKER_BASE_DIR=") and item[19:].decode().startswith(root):
-                found.add(item[19:].decode())
-    return found
+    """The model directories of every live process serving `endpoint` (SAGEMAKER_BASE_DIR, or the fork
+    server's record of a forked server and its workers), as `stop` finds them."""
+    root = cloud.sagemaker.workdir / "endpoints" / endpoint
+    return {lifetime.base_dir(process) for process in lifetime.started_under(root)} - {None}
 
 
 def _sum(cloud, metric: str, endpoint: str) -> float:
