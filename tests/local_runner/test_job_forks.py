@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from local_runner.sagemaker import job_forks, lifetime
@@ -134,3 +136,73 @@ def test_only_python_commands_are_forked_and_forking_can_be_turned_off(job, tmp_
     assert job_forks.spawn([sys.executable, "-c", "pass"], cwd=code, env=env, log_path=tmp_path / "x.log") is None
     monkeypatch.setenv("LOCAL_SAGEMAKER_FORK", "0")
     assert job_forks.spawn([sys.executable, "-m", "probe"], cwd=code, env=env, log_path=tmp_path / "x.log") is None
+
+
+SERVER = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: (print("terminated", flush=True), os._exit(0)))
+if os.fork() == 0:  # a worker, as Granian forks them
+    time.sleep(60)
+    os._exit(0)
+print("serving", flush=True)
+time.sleep(60)
+"""
+
+#: a runner that forks one server and exits at once, as `make run` leaves an endpoint serving
+RUNNER = """
+import json, signal, sys
+from pathlib import Path
+from local_runner.sagemaker import job_forks
+code, log, outlive = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "outlive"
+env = json.loads(sys.stdin.read())
+server = job_forks.spawn([sys.executable, str(code / "server.py")], cwd=code, env=env, log_path=log,
+                         new_session=True, death_signal=None if outlive else signal.SIGTERM)
+print(server.pid, flush=True)
+"""
+
+
+def _server_pid(job, tmp_path, mode: str) -> tuple[int, Path, dict]:
+    code, env = job
+    (code / "server.py").write_text(SERVER)
+    log = tmp_path / "server.log"
+    runner = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(code), str(log), mode],
+        input=json.dumps(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert runner.returncode == 0, runner.stderr
+    return int(runner.stdout.strip()), log, env
+
+
+def _wait_for(predicate, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_server_forked_in_a_session_of_its_own_outlives_the_runner_and_stop_finds_its_workers(job, tmp_path):
+    pid, log, env = _server_pid(job, tmp_path, "outlive")
+    try:
+        assert _wait_for(lambda: "serving" in log.read_text())
+        assert os.getpgid(pid) == pid and os.getsid(pid) == pid  # stop() signals the group: its workers too
+        found = lifetime.started_under(Path(env["SAGEMAKER_BASE_DIR"]).parent)
+        workers = psutil.Process(pid).children()
+        assert len(workers) == 1 and {p.pid for p in found} == {pid, workers[0].pid}
+        assert lifetime.base_dir(workers[0]) == env["SAGEMAKER_BASE_DIR"]  # /proc shows the fork server's
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    assert _wait_for(lambda: not lifetime.started_under(Path(env["SAGEMAKER_BASE_DIR"]).parent))
+
+
+def test_a_server_that_must_die_with_the_runner_gets_its_death_signal(job, tmp_path):
+    pid, log, _ = _server_pid(job, tmp_path, "die")
+    try:
+        assert _wait_for(lambda: "terminated" in log.read_text()), log.read_text()  # SIGTERM, as a transform's
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
