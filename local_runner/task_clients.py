@@ -13,21 +13,23 @@ import sys
 from typing import Any
 
 from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
 
 _MAKE = moto_boto_client.boto_client_for
 
 
 @functools.cache
-def _cached(region: str, service: str, access_key: str | None, intercepting: bool) -> Any:
-    return _MAKE(region=region, service=service)
+def _cached(region: str, service: str, access_key: str | None, intercepting: bool, role_arn: str | None) -> Any:
+    credentials = None if role_arn is None else StateCredentials(role_arn=role_arn)
+    return _MAKE(region=region, service=service, state_credentials=credentials)
 
 
-def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    if state_credentials is not None:  # a state's own Credentials field: a client of its own
-        return _MAKE(region=region, service=service, state_credentials=state_credentials)
-    # the key holds what a client is built from: the mock's credentials and whether moto intercepts calls
-    return _cached(region, service, os.environ.get("AWS_ACCESS_KEY_ID"), botocore_stubber.enabled)
+def boto_client_for(region: str, service: str, state_credentials: StateCredentials | None = None) -> Any:
+    # the key holds what a client is built from: the mock's credentials, whether moto intercepts calls, and
+    # the role the state acts as (moto passes the execution role's for every aws-sdk task)
+    role_arn = None if state_credentials is None else state_credentials.role_arn
+    return _cached(region, service, os.environ.get("AWS_ACCESS_KEY_ID"), botocore_stubber.enabled, role_arn)
 
 
 def install() -> None:

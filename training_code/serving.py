@@ -185,11 +185,6 @@ def _has_body(scope) -> bool:
 
 def create_app() -> App:
     """Granian factory target: runs in each worker process."""
-    # Granian gives a worker its own signal handlers only after this returns. Until then the worker holds the
-    # main process's, which flag the main process's copy of the server: a SIGTERM while the model loads was
-    # lost, and shutdown waited out the grace period. A worker that serves no connection yet may end at once.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL)
     import numpy as np
     import sklearn
 
@@ -205,6 +200,15 @@ def create_app() -> App:
     gc.freeze()
     np.seterr(all="ignore")  # overflow on absurd inputs yields inf/NaN scores, not log noise per request
     return App(predictor, config["max_payload"], config["timeout"], config["workers"], config["body_timeout"])
+
+
+def _stop_at_once() -> None:
+    """In a worker, at its fork: Granian gives a worker its own signal handlers only once its app has loaded.
+    Until then the worker held the main process's, which flag the main process's copy of the server, so a
+    SIGTERM that reached a starting worker was lost, and shutdown waited out the grace period for it. A worker
+    that serves no connection yet may end at once."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -243,6 +247,7 @@ def run() -> int:
     log.info("serving %s on %s:%s with %d worker(s); deadlines: headers/idle %gs, body %gs, shutdown grace %gs",
              model_dir(), config["host"], config["port"], config["workers"], config["header_timeout"],
              config["body_timeout"], config["grace_period"])
+    os.register_at_fork(after_in_child=_stop_at_once)  # Granian forks its workers from this process
     server = Granian(
         "training_code.serving:create_app",
         factory=True,

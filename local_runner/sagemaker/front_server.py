@@ -52,6 +52,9 @@ def main() -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
 
+    # a starting worker holds this process's signal handlers, which would swallow a SIGTERM (as in
+    # training_code/serving.py, _stop_at_once): until Granian gives it its own, it may end at once
+    os.register_at_fork(after_in_child=_stop_at_once)
     Granian(
         "front_server:create_app",
         factory=True,
@@ -64,11 +67,12 @@ def main() -> None:
     ).serve()
 
 
-def create_app() -> Front:
-    # Until this returns, the worker holds the main process's signal handlers, which would swallow a SIGTERM
-    # (see training_code/serving.py, create_app): a worker that serves nothing yet may end at once.
+def _stop_at_once() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
+
+
+def create_app() -> Front:
     return Front(Path(os.environ["ENDPOINT_FRONT_ROUTE"]))
 
 

@@ -84,3 +84,17 @@ def test_the_interpreters_task_clients_are_made_once_per_region_and_service():
     made = task_clients.boto_client_for(region="us-east-1", service="sns")
     assert task_clients.boto_client_for(region="us-east-1", service="sns") is made
     assert task_clients.boto_client_for(region="eu-west-1", service="sns") is not made
+
+
+def test_a_task_states_credentials_get_one_client_per_role():
+    """moto passes the state's credentials (the execution role) for every aws-sdk task: a client each time
+    cost about 2% of a test worker's CPU."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    from local_runner import task_clients
+
+    role, other = (StateCredentials(role_arn=f"arn:aws:iam::123456789012:role/{name}") for name in ("a", "b"))
+    made = task_clients.boto_client_for(region="us-east-1", service="sns", state_credentials=role)
+    again = StateCredentials(role_arn=role.role_arn)
+    assert task_clients.boto_client_for(region="us-east-1", service="sns", state_credentials=again) is made
+    assert task_clients.boto_client_for(region="us-east-1", service="sns", state_credentials=other) is not made
