@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +20,12 @@ os.environ["PATH"] = f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.envi
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.shared_build import built_once  # noqa: E402
+
+# moto resets boto3's default session whenever a mock starts, and each new session read and parsed the JSON
+# model of every service it made a client for again (about 4% of a test worker's CPU): in the test processes,
+# sessions share one loader per data path, as the local cloud's do (local_runner/boto_sessions.py). The
+# loader only reads files that do not change while the process runs.
+botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 
 @dataclass(frozen=True)
