@@ -202,13 +202,26 @@ def create_app() -> App:
     return App(predictor, config["max_payload"], config["timeout"], config["workers"], config["body_timeout"])
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def _hold_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def _release_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
 def _stop_at_once() -> None:
-    """In a worker, at its fork: Granian gives a worker its own signal handlers only once its app has loaded.
-    Until then the worker held the main process's, which flag the main process's copy of the server, so a
+    """In a worker, at its fork. Granian gives a worker its own signal handlers only once its app has loaded;
+    until then the worker held the main process's, which flag the main process's copy of the server, so a
     SIGTERM that reached a starting worker was lost, and shutdown waited out the grace period for it. A worker
-    that serves no connection yet may end at once."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    that serves no connection yet may end at once. The signals stay blocked across the fork (`before`), so
+    that one sent before this ran is delivered now, not to the inherited handler."""
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
+    _release_stop_signals()
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -247,7 +260,8 @@ def run() -> int:
     log.info("serving %s on %s:%s with %d worker(s); deadlines: headers/idle %gs, body %gs, shutdown grace %gs",
              model_dir(), config["host"], config["port"], config["workers"], config["header_timeout"],
              config["body_timeout"], config["grace_period"])
-    os.register_at_fork(after_in_child=_stop_at_once)  # Granian forks its workers from this process
+    # Granian forks its workers from this process
+    os.register_at_fork(before=_hold_stop_signals, after_in_parent=_release_stop_signals, after_in_child=_stop_at_once)
     server = Granian(
         "training_code.serving:create_app",
         factory=True,

@@ -54,7 +54,11 @@ def main() -> None:
 
     # a starting worker holds this process's signal handlers, which would swallow a SIGTERM (as in
     # training_code/serving.py, _stop_at_once): until Granian gives it its own, it may end at once
-    os.register_at_fork(after_in_child=_stop_at_once)
+    os.register_at_fork(
+        before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS),
+        after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS),
+        after_in_child=_stop_at_once,
+    )
     Granian(
         "front_server:create_app",
         factory=True,
@@ -67,9 +71,13 @@ def main() -> None:
     ).serve()
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def _stop_at_once() -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def create_app() -> Front:
