@@ -102,8 +102,8 @@ def _prune(registry: Path) -> None:
     """Remove the files of processes that have ended: a job of a fork server that was killed, a server that
     outlived its fork server, a worker of a server."""
     for entry in registry.glob("*.json"):
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            if lifetime.start_ticks(int(entry.stem)) != json.loads(entry.read_text())["start"]:
+        with contextlib.suppress(OSError, ValueError):
+            if lifetime.start_ticks(int(entry.stem)) != json.loads(entry.read_text()).get("start"):
                 entry.unlink()
 
 

@@ -46,7 +46,9 @@ def die_with_runner(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
 
 def fork_registry() -> Path:
     """Where the job fork server (job_zygote.py) keeps a file for each job it forked and that still runs."""
-    return Path(tempfile.gettempdir()) / f"sagemaker-local-jobs-{os.getuid()}"
+    # the format's version is in the name: a runner of an earlier version on this machine (another checkout)
+    # failed on files it did not know, and reads only its own
+    return Path(tempfile.gettempdir()) / f"sagemaker-local-forks-2-{os.getuid()}"
 
 
 def base_dir(process: psutil.Process) -> str | None:

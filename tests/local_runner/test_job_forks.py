@@ -206,3 +206,18 @@ def test_a_server_that_must_die_with_the_runner_gets_its_death_signal(job, tmp_p
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_new_fork_server_removes_the_files_of_ended_processes_and_of_other_formats(tmp_path):
+    """Found running an earlier checkout beside this one: its runner failed on a file it did not know."""
+    live = os.getpid()
+    files = {
+        "mine": (live, {"base_dir": "/a", "start": lifetime.start_ticks(live)}),
+        "reused pid": (os.getppid(), {"base_dir": "/b", "start": 1}),  # a live pid that started at another time
+        "ended": (2**22 + 1, {"base_dir": "/c", "start": 5}),  # above the kernel's pid_max: never live
+        "older format": (1, {"base_dir": "/d", "fork_server": 1}),
+    }
+    for pid, entry in files.values():
+        (tmp_path / f"{pid}.json").write_text(json.dumps(entry))
+    job_forks._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{live}.json"]
