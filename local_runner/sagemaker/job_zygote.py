@@ -7,12 +7,12 @@ is a fork of it that then becomes the job: its environment, working directory, `
 the interpreter's own exit (non-daemon threads joined, atexit handlers, its exit code or the signal that ended
 it).
 
-Run as a script (`python job_zygote.py FD REGISTRY`; the runner imports it for its constants only): it is
-stdlib-only, so that a fork carries no state of the runner. FD is a SOCK_SEQPACKET socket to the runner
-(job_forks.py). Each request is one JSON packet with one socket attached, on which the job's pid and, later,
-its exit code are sent. EOF on FD (the runner ended, however it ended) ends this process, and each job it
-forked gets its death signal (PR_SET_PDEATHSIG: SIGKILL for a job, SIGTERM for a transform job's server), as
-a job started by the runner itself does.
+Run as a script (`python job_zygote.py FD REGISTRY`; the runner imports it for its constants and
+`start_ticks`): it is stdlib-only, so that a fork carries no state of the runner. FD is a SOCK_SEQPACKET
+socket to the runner (job_forks.py). Each request is one JSON packet with one socket attached, on which the
+job's pid and, later, its exit code are sent. EOF on FD (the runner ended, however it ended) ends this
+process, and each job it forked gets its death signal (PR_SET_PDEATHSIG: SIGKILL for a job, SIGTERM for a
+transform job's server), as a job started by the runner itself does.
 
 A request may also ask for a session of the job's own (an endpoint's server, whose workers `stop` ends by
 process group) and for no death signal (a server that outlives the runner, as a real endpoint does).
@@ -70,7 +70,6 @@ def preload() -> None:
 def serve(control: socket.socket, registry: str) -> dict:
     """Fork a job for each request until the runner goes. Returns only in a fork: the job's request."""
     jobs: dict[int, socket.socket] = {}
-    requests: dict[int, dict] = {}
     wakeup_read, wakeup_write = socket.socketpair()
     wakeup_read.setblocking(False)
     wakeup_write.setblocking(False)
@@ -88,10 +87,7 @@ def serve(control: socket.socket, registry: str) -> dict:
                 continue  # the exits are reported after the loop
             message, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 1)
             if not message:  # the runner is gone; so are its jobs, at their death signal, when this process ends
-                for pid in [pid for pid, request in requests.items() if request.get("death_signal")]:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(os.path.join(registry, f"{pid}.json"))
-                sys.exit(0)
+                sys.exit(0)  # their files stay until they are pruned: a job may still be ending, a server outlives it
             reply = socket.socket(fileno=fds[0])
             request = json.loads(message)
             pid = os.fork()
@@ -102,11 +98,11 @@ def serve(control: socket.socket, registry: str) -> dict:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 return request
-            jobs[pid], requests[pid] = reply, request
+            jobs[pid] = reply
             _register(registry, pid, request["env"].get("SAGEMAKER_BASE_DIR"))  # before anyone gets its pid
             with contextlib.suppress(OSError):
                 reply.send(json.dumps({"pid": pid}).encode())
-        _report_exits(jobs, requests, registry)
+        _report_exits(jobs, registry)
 
 
 def _register(registry: str, pid: int, base_dir: str | None) -> None:
@@ -118,7 +114,7 @@ def _register(registry: str, pid: int, base_dir: str | None) -> None:
 
 def start_ticks(pid: int) -> int | None:
     """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid, it names one
-    process. lifetime.py reads the same field (this script imports nothing of the runner)."""
+    process (lifetime.py asks this function too)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return int(stat.read().rsplit(b")", 1)[1].split()[19])
@@ -126,7 +122,7 @@ def start_ticks(pid: int) -> int | None:
         return None
 
 
-def _report_exits(jobs: dict[int, socket.socket], requests: dict[int, dict], registry: str) -> None:
+def _report_exits(jobs: dict[int, socket.socket], registry: str) -> None:
     while jobs:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -137,7 +133,6 @@ def _report_exits(jobs: dict[int, socket.socket], requests: dict[int, dict], reg
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(registry, f"{pid}.json"))
         reply = jobs.pop(pid, None)
-        requests.pop(pid, None)
         if reply is not None:
             with contextlib.suppress(OSError):
                 reply.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from . import job_zygote
+
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
@@ -70,13 +72,8 @@ def _forked_base_dir(process: psutil.Process) -> str | None:
 
 
 def start_ticks(pid: int) -> int | None:
-    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid, it names one
-    process. The fork server (job_zygote.py, stdlib-only) records the same field for each process it forks."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    """When `pid` started, in clock ticks since boot: the value the fork server records for what it forks."""
+    return job_zygote.start_ticks(pid)
 
 
 def is_running(pid: int, directory: str | None = None) -> bool:
