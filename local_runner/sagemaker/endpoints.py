@@ -189,7 +189,7 @@ def start(
     else:
         (directory / "model").mkdir()
     port = port or free_port()
-    env = dict(os.environ)
+    env = job_forks.machine_environment()
     env.update(environment or {})
     for variable in job_zygote.THREAD_VARIABLES:
         # what `serve` itself sets, unless the model's environment did (training_code/serving.py): a forked

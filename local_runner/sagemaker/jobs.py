@@ -122,7 +122,7 @@ def run(
     process: Process,
     max_runtime: float | None = None,
 ) -> Outcome:
-    full_env = dict(os.environ)
+    full_env = job_forks.machine_environment()
     full_env.update(env)
     full_env["SAGEMAKER_BASE_DIR"] = str(base)
     full_env["PYTHONUNBUFFERED"] = "1"
