@@ -33,6 +33,7 @@ def machine_environment() -> dict[str, str]:
     user set wins."""
     return {**SHARED_MACHINE, **os.environ}
 
+
 _ZYGOTE = Path(__file__).with_name("job_zygote.py")
 _lock = threading.Lock()
 _server: _ForkServer | None = None
