@@ -18,6 +18,10 @@ ENVIRONMENTS = ("dev", "prod")
 # jsii starts the node binary on PATH: the project's Node 22, not an end-of-life system Node.
 os.environ["PATH"] = f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 sys.path.insert(0, str(REPO_ROOT))
+# The suite's two workers and the processes they start (a job's hosts, a server's workers) share two cores, as
+# the local runner's jobs do (job_forks.SHARED_MACHINE): an OpenMP thread that waits sleeps instead of spinning.
+# Set before any test imports scikit-learn or xgboost, whose OpenMP reads it when it loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tests.shared_build import built_once  # noqa: E402
 
