@@ -94,7 +94,7 @@ bench-synth: setup ## Synthesis time: make synth ENV=all against an empty CDK ap
 	$(PY) bench/synth.py --repeat 3 --env all
 
 test: setup $(STAMPS)/checkov $(STAMPS)/clients ## Run the whole test suite
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)  # loadfile: a module's fixtures (a local cloud server, a synthesis, a run) are built once
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)  # loadfile: a module's fixtures (a local cloud server, a synthesis, a run) are built once; modules go out in the order tests/conftest.py sets
 
 lint: synth $(STAMPS)/checkov ## Ruff and the import layers over the code; cfn-lint and checkov over the synthesized templates
 	$(PY) -m ruff check .

@@ -178,13 +178,17 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         waiter = _job_waiter()
 
         def resolve() -> Any | None:
-            response = method(**{name_key: name})
-            response.pop("ResponseMetadata", None)
+            while True:
+                response = method(**{name_key: name})
+                response.pop("ResponseMetadata", None)
+                if response[status_key] not in ("InProgress", "Stopping"):
+                    break
+                if waiter is None or not env.is_running():
+                    return None  # moto's loop looks again after its sleep, or ends with the execution
+                # until the job's next change: moto sleeps 0.5 s each time this returns None, so the workflow
+                # would see the job's end up to that much later (a run has several `.sync` jobs)
+                waiter(name, _POLL_SECONDS * 5)
             status = response[status_key]
-            if status in ("InProgress", "Stopping"):
-                if waiter is not None:
-                    waiter(name, _POLL_SECONDS * 5)
-                return None
             response = to_json_safe(response)
             if status == "Completed":
                 return response

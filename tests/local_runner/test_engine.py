@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
+from types import SimpleNamespace
 
 import boto3
 import pytest
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +84,21 @@ def test_bad_training_data_fails_training_with_the_containers_reason(harness):
     assert cause.get("FailureReason"), cause
     statuses = {j["TrainingJobStatus"] for j in _training_jobs(harness)} or {"none"}
     assert "Completed" not in statuses
+
+
+def test_a_sync_task_goes_on_when_its_job_ends_not_after_the_interpreters_poll_sleep(harness, monkeypatch):
+    """moto's `.sync` loop sleeps 0.5 s each time it finds the job still running; the local SageMaker tells the
+    integration when a job changes, so the workflow goes on as soon as the job ends (here Process, which fails)."""
+    sleeps: list[float] = []
+    recording = SimpleNamespace(sleep=sleeps.append, monotonic=time.monotonic, time=time.time)
+    monkeypatch.setattr(state_task_service_callback, "time", recording)
+    bad = "s3://" + harness.bucket + "/input/bad.csv"
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=harness.bucket, Key="input/bad.csv", Body=b"1,a,b\n0,c,d\n" * 20
+    )
+    result = harness.run(data_uri=bad)
+    assert result.status == "FAILED" and "Process" in result.visited, result.visited
+    assert sleeps == []
 
 
 def test_tuning_failure_when_every_training_job_fails(harness):
