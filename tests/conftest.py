@@ -101,3 +101,19 @@ def prod(synthesized: dict[str, SynthesizedApp]) -> SynthesizedApp:
 @pytest.fixture(params=ENVIRONMENTS, scope="session")
 def each_env(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedApp]) -> SynthesizedApp:
     return synthesized[request.param]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of slow tests first, each module's tests in their order. `--dist loadfile` hands modules out
+    in this order as workers ask: the long ones start early, and the workers end together on short ones (in
+    file order, the last long module often ran alone at the end). The container's slow modules need no
+    synthesis: they go right after the first slow module, which synthesizes HEAD (about 20 s) while the other
+    worker runs them, instead of waiting for the same synthesis."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    container = {path for path in slow if "training_code" in path.parts}
+    first = next((item.path for item in items if item.path in slow - container), None)
+
+    def rank(item: pytest.Item) -> int:
+        return 0 if item.path == first else 1 if item.path in container else 2 if item.path in slow else 3
+
+    items.sort(key=rank)  # a stable sort: the order within each rank is kept

@@ -77,6 +77,7 @@ def _stages(outdir: Path) -> dict[str, dict]:
     return stages
 
 
+@pytest.mark.slow
 def test_env_all_synthesizes_one_stage_per_environment(all_stages: Path) -> None:
     assert _stages(all_stages) == {
         "SageMakerPipeline-dev": {"SageMakerPipeline-dev-Storage": False, "SageMakerPipeline-dev-Pipeline": False},
@@ -157,6 +158,7 @@ app.synth()
 """
 
 
+@pytest.mark.slow
 def test_the_cli_synth_we_run_fails_on_a_gate_finding_inside_a_stage(tmp_path: Path) -> None:
     # The CDK CLI turns validation failures into errors only for the stacks it selects; without a
     # selector it selects no stack inside a stage, and a finding would pass silently.

@@ -16,6 +16,8 @@ import pytest
 
 from local_runner.cli import main
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):

@@ -16,7 +16,7 @@ import pytest
 
 from local_runner.sagemaker import job_forks, lifetime
 
-pytestmark = pytest.mark.skipif(not job_forks.enabled(), reason="jobs are forked on Linux only")
+pytestmark = [pytest.mark.skipif(not job_forks.enabled(), reason="jobs are forked on Linux only"), pytest.mark.slow]
 
 PROBE = """
 import atexit, json, os, sys, threading, time

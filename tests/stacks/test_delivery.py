@@ -41,6 +41,7 @@ def _buildspec(project: dict) -> dict:
     return json.loads(project["Source"]["BuildSpec"])
 
 
+@pytest.mark.slow
 def test_a_change_flows_source_build_self_update_assets_dev_then_prod(delivery: DeliveryApp) -> None:
     names = [stage["Name"] for stage in delivery.stages()]
     assert names == ["Source", "Build", "UpdatePipeline", "Assets", "SageMakerPipeline-dev", "SageMakerPipeline-prod"]
@@ -227,6 +228,7 @@ def test_cdk_nag_reports_no_unacknowledged_finding(delivery: DeliveryApp) -> Non
     assert [r for r in report["pluginReports"] if r.get("violations")] == []
 
 
+@pytest.mark.slow
 def test_checkov_finds_no_unacknowledged_failure_in_the_delivery_templates(
     checkov: Path,  # noqa: F811
     delivery: DeliveryApp,

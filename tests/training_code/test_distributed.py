@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import REPO, free_port, split, write_csv
 
 from training_code import model_io
 from training_code.task_metrics import score
+
+pytestmark = pytest.mark.slow
 
 HPS = {"algorithm": "xgboost", "objective": "binary:logistic", "num_round": "30", "max_depth": "3"}
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from conftest import REPO, free_port
 
+pytestmark = pytest.mark.slow
+
 ARGS = ["--split", "hash", "--impute", "mean", "--scale", "standard", "--seed", "3"]
 
 
