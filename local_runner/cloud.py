@@ -110,6 +110,9 @@ class LocalCloud:
 
     def stop(self) -> None:
         try:
+            if self._mock is not None:
+                # a run's thread would otherwise go on against the next cloud this process starts
+                self.executions.abort_running("the local cloud stopped")
             if self.sagemaker is not None:
                 for process in self.sagemaker.processes.values():  # jobs an interrupted run left running
                     process.stop()

@@ -108,6 +108,17 @@ class ExecutionClient:
         }
         return self.client("stepfunctions").start_execution(**kwargs)["executionArn"]
 
+    def abort_running(self, cause: str) -> None:
+        """Stop every running execution (StopExecution: ABORTED, and its thread ends at its next state)."""
+        sfn = self.client("stepfunctions")
+        for page in sfn.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                running = sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                )
+                for execution in (e for listed in running for e in listed["executions"]):
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause=cause)
+
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")
         events: list[dict[str, Any]] = []
