@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -117,7 +119,19 @@ class ExecutionClient:
                     stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
                 )
                 for execution in (e for listed in running for e in listed["executions"]):
-                    sfn.stop_execution(executionArn=execution["executionArn"], cause=cause)
+                    self._stop(execution["executionArn"], cause)
+
+    def _stop(self, execution_arn: str, cause: str) -> None:
+        # moto's worker makes its environment in its thread: a StopExecution just after the start finds none
+        # (AttributeError from its ExecutionWorker.stop) until that thread has begun, a moment later
+        for _ in range(100):
+            try:
+                self.client("stepfunctions").stop_execution(executionArn=execution_arn, cause=cause)
+                return
+            except AttributeError:
+                time.sleep(0.02)
+            except ClientError:
+                return  # it ended between the listing and the stop
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")
