@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,18 @@ def state_runs(events: list[dict[str, Any]]) -> list[StateRun]:
     return runs
 
 
+def every_execution(sfn, **filters: str) -> Iterator[dict[str, Any]]:
+    """The summary of each execution of each state machine (ListStateMachines, then ListExecutions with
+    `filters`), page by page."""
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            listings = sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=machine["stateMachineArn"], **filters
+            )
+            for listing in listings:
+                yield from listing["executions"]
+
+
 class ExecutionClient:
     """Start, wait for and read executions with a Step Functions client of the cloud."""
 
@@ -112,14 +124,8 @@ class ExecutionClient:
 
     def abort_running(self, cause: str) -> None:
         """Stop every running execution (StopExecution: ABORTED, and its thread ends at its next state)."""
-        sfn = self.client("stepfunctions")
-        for page in sfn.get_paginator("list_state_machines").paginate():
-            for machine in page["stateMachines"]:
-                running = sfn.get_paginator("list_executions").paginate(
-                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
-                )
-                for execution in (e for listed in running for e in listed["executions"]):
-                    self._stop(execution["executionArn"], cause)
+        for execution in every_execution(self.client("stepfunctions"), statusFilter="RUNNING"):
+            self._stop(execution["executionArn"], cause)
 
     def _stop(self, execution_arn: str, cause: str) -> None:
         # moto's worker makes its environment in its thread: a StopExecution just after the start finds none

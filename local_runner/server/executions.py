@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..executions import every_execution
 from ..validation import ServiceError, service_model
 from .protocols import to_wire
 
@@ -38,14 +39,9 @@ class ExecutionArchive:
     def record(self, sfn) -> int:
         """Every execution of every state machine of `sfn` (moto's client in-process), then the file."""
         count = 0
-        for page in sfn.get_paginator("list_state_machines").paginate():
-            for machine in page["stateMachines"]:
-                for listing in sfn.get_paginator("list_executions").paginate(
-                    stateMachineArn=machine["stateMachineArn"]
-                ):
-                    for summary in listing["executions"]:
-                        self._add(sfn, summary)
-                        count += 1
+        for summary in every_execution(sfn):
+            self._add(sfn, summary)
+            count += 1
         self.save()
         return count
 
