@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..pipeline import REPO_ROOT, SynthError
 from ..template import TemplateError
-from . import control, engine
+from . import control
 
 PORT_VARIABLE = "LOCAL_CLOUD_PORT"
 DEFAULT_PORT = 4566  # LocalStack's and moto's customary port: clients' examples already use it
@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:  # the server has a session of its own: it goes on starting
             print("\nStopped waiting; the local cloud goes on starting in the background: make down stops it")
             return 130
+    from . import engine  # moto's backends and interpreter: only the server's own process loads them
+
     try:
         return engine.serve(
             state_dir=state_dir,

@@ -4,9 +4,10 @@ Written once the server answers, removed when it stops; a record whose process i
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from ..sagemaker import lifetime
 
 FILE = "server.json"
 LOG = "server.log"
@@ -40,12 +41,6 @@ def clear(state_dir: Path) -> None:
 
 
 def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """The server still runs. One that has exited is gone though not reaped yet: `make up` left it to PID 1,
+    which may reap late (2 s on some VMs), or never (a container without an init that reaps)."""
+    return bool(pid) and lifetime.is_running(pid)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 
 from local_runner.pipeline import REPO_ROOT
@@ -76,3 +78,58 @@ def test_ctrl_c_while_up_waits_says_the_server_goes_on(monkeypatch, tmp_path, ca
     monkeypatch.setattr(server_cli.control, "up", interrupted)
     assert server_cli.main(["up", "--state-dir", str(tmp_path)]) == 130
     assert "goes on starting in the background: make down stops it" in capsys.readouterr().out
+
+
+def _zombie(command: str = "pass") -> subprocess.Popen:
+    """A child that has exited and is not reaped yet: what the server is between its exit and its reaping by
+    PID 1, which `make up` left it to (an init that reaps late, or never: a container without --init)."""
+    child = subprocess.Popen([sys.executable, "-c", command])
+    deadline = time.monotonic() + 60
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    return child
+
+
+def test_a_record_whose_process_has_exited_but_is_not_reaped_is_stale(tmp_path) -> None:
+    from local_runner.server import state
+
+    child = _zombie()
+    try:
+        state.write(tmp_path, pid=child.pid, port=1, url="http://127.0.0.1:1", envs=["dev"])
+        assert not state.alive(child.pid)
+        assert state.read(tmp_path) is None
+    finally:
+        child.wait()
+
+
+def test_down_ends_when_the_server_has_exited_not_when_it_is_reaped(monkeypatch, tmp_path, capsys) -> None:
+    from local_runner.server import control, state
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # SIGTERM ends it
+    monkeypatch.setattr(control, "STOP_TIMEOUT", 10)  # not reaped here until the test ends: a zombie till then
+    try:
+        state.write(tmp_path, pid=server.pid, port=1, url="http://127.0.0.1:1", envs=["dev"])
+        assert control.down(tmp_path) == 0, capsys.readouterr().err
+        assert f"Stopped the local cloud (pid {server.pid})" in capsys.readouterr().out
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_down_and_status_load_none_of_the_engine(tmp_path) -> None:
+    # They read a record and send a signal: moto's interpreter and backends (over a second of CPU) are the
+    # server's own process's to load.
+    probe = (
+        "import sys; from local_runner.server.__main__ import main; main(sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'moto' or m == 'local_runner.cloud'))"
+    )
+    for command in ("down", "status"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, command, "--state-dir", str(tmp_path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.splitlines()[-1] == "[]", (command, done.stdout, done.stderr)
