@@ -23,7 +23,7 @@ from .executions import TERMINAL_EXECUTION, ExecutionClient, ExecutionResult, St
 from .faults import Faults
 from .lambdas import LocalLambda
 from .permissions import Authorizer
-from .sagemaker import LocalSageMaker, Store
+from .sagemaker import LocalSageMaker, Store, job_forks
 from .stack_outputs import LocalStacks
 from .template import ACCOUNT, REGION, Assembly
 from .validation import ServiceError, shape_response, validate_request
@@ -145,6 +145,7 @@ class LocalCloud:
 
     def deploy(self, assembly: Assembly) -> dict[str, str]:
         """Deploy the assembly's stacks (see deployer.py); returns logical id -> state machine ARN."""
+        job_forks.warm()  # a deployed stage runs jobs: the fork server's imports overlap the deployment
         machines = self.deployer.deploy(assembly)
         self.stacks.deploy(assembly)
         return machines
