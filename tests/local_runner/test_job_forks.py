@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from local_runner.pipeline import REPO_ROOT
+from local_runner import Assembly, LocalCloud
 from local_runner.sagemaker import job_forks, lifetime
 
 pytestmark = [pytest.mark.skipif(not job_forks.enabled(), reason="jobs are forked on Linux only"), pytest.mark.slow]
@@ -224,28 +224,21 @@ def test_a_new_fork_server_removes_the_files_of_ended_processes_and_of_other_for
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{live}.json"]
 
 
-WARM = """
-import sys, psutil
-from local_runner import Assembly, LocalCloud
-with LocalCloud(sys.argv[1], persist=False) as cloud:
-    if sys.argv[3] == "deploy":
-        cloud.deploy(Assembly.load(sys.argv[2]))
-    print(sum("job_zygote.py" in " ".join(child.cmdline()) for child in psutil.Process().children()))
-"""
+def _fork_servers() -> int:
+    return sum("job_zygote.py" in " ".join(child.cmdline()) for child in psutil.Process().children())
 
 
-def test_deploying_a_stage_starts_the_fork_server_before_its_first_job(tmp_path, fixture_assembly):
+def test_deploying_a_stage_starts_the_fork_server_before_its_first_job(tmp_path, fixture_assembly, monkeypatch):
     # Its imports take about 2 s: started at the deployment, they overlap the deployment and a run's first
     # states, where the first job would otherwise wait for them.
-    servers = {}
-    for action in ("deploy", "enter only"):
-        done = subprocess.run(
-            [sys.executable, "-c", WARM, str(tmp_path / action.replace(" ", "-")), str(fixture_assembly), action],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stderr
-        servers[action] = int(done.stdout.split()[-1])
-    assert servers == {"deploy": 1, "enter only": 0}  # a cloud entered only to stop endpoints starts none
+    monkeypatch.setattr(job_forks, "_server", None)  # this process's own fork server, if any, is left alone
+    before = _fork_servers()
+    with LocalCloud(tmp_path, persist=False) as cloud:
+        entered = _fork_servers()  # a cloud entered only to stop endpoints starts none
+        cloud.deploy(Assembly.load(fixture_assembly))
+        deployed = _fork_servers()
+        started = job_forks._server
+    if started is not None:
+        started.popen.kill()
+        started.popen.wait()
+    assert (entered - before, deployed - before) == (0, 1)
