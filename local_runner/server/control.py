@@ -103,12 +103,12 @@ def down(state_dir: Path) -> int:
     if running is None:
         print("The local cloud is not running.")
         return 0
-    pid = running["pid"]
+    pid, start = running["pid"], running.get("start")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
-    while state.alive(pid) and time.monotonic() < deadline:
+    while state.alive(pid, start) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if state.alive(pid):
+    if state.alive(pid, start):
         print(
             f"error: the local cloud (pid {pid}) is still stopping after {STOP_TIMEOUT} s; see {state_dir / state.LOG}",
             file=sys.stderr,

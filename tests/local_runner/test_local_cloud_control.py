@@ -3,6 +3,7 @@ and what down and status say when nothing runs. The server itself: test_local_cl
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -133,3 +134,25 @@ def test_down_and_status_load_none_of_the_engine(tmp_path) -> None:
             timeout=60,
         )
         assert done.stdout.splitlines()[-1] == "[]", (command, done.stdout, done.stderr)
+
+
+def test_a_record_whose_pid_now_names_another_process_is_stale_and_down_leaves_that_process_alone(tmp_path):
+    # After a reboot (the server never removed its record) the system may give its pid to another program:
+    # `make down` must not signal that program, nor `make up` say the local cloud is already up.
+    from local_runner.server import control, state
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    time.sleep(0.1)  # a start time of its own: /proc counts them in ticks of 10 ms
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        state.write(tmp_path, pid=server.pid, port=1, url="http://127.0.0.1:1", envs=["dev"])
+        assert state.read(tmp_path)["pid"] == server.pid
+        record = json.loads(state.path(tmp_path).read_text())
+        state.path(tmp_path).write_text(json.dumps({**record, "pid": other.pid}))  # the record, with a reused pid
+        assert control.down(tmp_path) == 0
+        assert other.poll() is None, "down signalled a process that is not the server"
+        assert not state.path(tmp_path).exists()
+    finally:
+        for process in (server, other):
+            process.kill()
+            process.wait()
