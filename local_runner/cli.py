@@ -28,7 +28,7 @@ from .dataset import default_dataset
 from .permissions import report as permission_report
 from .pipeline import REPO_ROOT, STATE_DIR, SynthError
 from .progress import command_assembly, make_console
-from .sagemaker import lifetime
+from .sagemaker import Store, hosting, lifetime
 from .template import TemplateError
 
 
@@ -252,10 +252,8 @@ def _bench_report(console: Console, result, timings: dict[str, float], state_dir
 def stop(args: argparse.Namespace) -> int:
     console = make_console()
     runner_dir = args.state_dir.resolve() / "runner"
-    stopped: list[str] = []
-    if (runner_dir / "sagemaker" / "state.json").exists():
-        with LocalCloud(runner_dir, restart_endpoints=False) as cloud:
-            stopped = cloud.sagemaker.stop_endpoints(delete=True)
+    records = runner_dir / "sagemaker" / "state.json"
+    stopped = hosting.stop_recorded(Store(records), delete=True) if records.exists() else []
     # and whatever no record names: a server started by a runner killed before its record was written
     strays = lifetime.terminate(lifetime.started_under(runner_dir / "sagemaker"))
     if stopped:

@@ -22,6 +22,7 @@ import httpx
 from ..permissions import Principal, acting_as
 from ..validation import ServiceError
 from . import bluegreen, capture, endpoints, front, jobs, port_claims, prerequisites, variants
+from .store import Store
 
 SERVERLESS_PAYLOAD_LIMIT = 4 * 1024 * 1024  # developer guide, "Invoke a serverless endpoint"
 
@@ -237,8 +238,7 @@ class Hosting:
         return record["port"]
 
     def _port_owner(self) -> port_claims.Owner:
-        """Whom this cloud's port claims are in the name of: its state file, or its store kept in memory."""
-        return self.store.path or f"memory-{os.getpid()}-{id(self.store)}"
+        return port_owner(self.store)
 
     def release_port_claims(self) -> None:
         """At the cloud's stop: a store kept in memory ends with it, and so do its endpoints' claims on their ports
@@ -317,14 +317,8 @@ class Hosting:
         record = self._endpoint(p["EndpointName"])
         for fleet in _fleets(record):
             endpoints.stop(fleet)
-        self._forget_endpoint(record)
+        _forget(self.store, record)
         return {}
-
-    def _forget_endpoint(self, record: dict[str, Any]) -> None:
-        """The endpoint's record goes, and with it the claim on its port."""
-        self.store.delete("endpoints", record["EndpointName"])
-        if record.get("port"):
-            port_claims.release(record["port"], self._port_owner())
 
     def endpoint_url(self, name: str) -> str | None:
         record = self.store.get("endpoints", name) or {}
@@ -381,14 +375,7 @@ class Hosting:
                     thread.join(timeout=endpoints.PING_TIMEOUT + 10)
         finally:
             self.endpoint_shutdown.clear()
-        stopped = []
-        for record in self.store.values("endpoints"):
-            for fleet in _fleets(record):
-                endpoints.stop(fleet)
-            stopped.append(record["EndpointName"])
-            if delete:
-                self._forget_endpoint(record)
-        return stopped
+        return stop_recorded(self.store, delete=delete)
 
     # -- runtime ----------------------------------------------------------------------------------
     def invoke_endpoint(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -454,6 +441,33 @@ class Hosting:
         total = time.perf_counter() - started
         overhead = max(0.0, total - model_seconds)
         self.cloudwatch.publish_invocation(endpoint, variant, status, model_seconds * 1e6, overhead * 1e6)
+
+
+def stop_recorded(store: Store, *, delete: bool = False) -> list[str]:
+    """Stop the servers of every endpoint `store` records, and name the endpoints. `delete`: forget them too.
+
+    The records alone suffice: `python -m local_runner stop` calls this on the state file, without a local
+    cloud, whose start would load every object of the local S3 and whose stop would write them back."""
+    stopped = []
+    for record in store.values("endpoints"):
+        for fleet in _fleets(record):
+            endpoints.stop(fleet)
+        stopped.append(record["EndpointName"])
+        if delete:
+            _forget(store, record)
+    return stopped
+
+
+def port_owner(store: Store) -> port_claims.Owner:
+    """Whom a store's port claims are in the name of: its state file, or the store itself when kept in memory."""
+    return store.path or f"memory-{os.getpid()}-{id(store)}"
+
+
+def _forget(store: Store, record: dict[str, Any]) -> None:
+    """The endpoint's record goes, and with it the claim on its port."""
+    store.delete("endpoints", record["EndpointName"])
+    if record.get("port"):
+        port_claims.release(record["port"], port_owner(store))
 
 
 def _fleets(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -22,9 +22,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local_runner import s3
 from local_runner.cli import main
 from local_runner.pipeline import REPO_ROOT
-from local_runner.sagemaker import endpoints, lifetime
+from local_runner.sagemaker import Store, endpoints, lifetime
 
 pytestmark = pytest.mark.slow
 
@@ -238,3 +239,22 @@ def test_a_fresh_run_ends_what_the_state_it_forgets_had_started(state_dir, tmp_p
     # --fresh forgets the state first; the missing assembly then ends the run (exit 3) before anything starts
     assert main(["run", "--fresh", "--state-dir", str(state_dir), "--cdk-out", str(tmp_path / "none")]) == 3
     assert not _gone(lambda: _alive(server))
+
+
+def test_stop_ends_the_recorded_servers_from_the_records_alone(state_dir, monkeypatch, capsys):
+    # `stop` started a local cloud to read the records: its start put every object of the local S3 into moto,
+    # and its stop wrote them all back, so that `make stop` took longer with every run kept in .local/.
+    server = _unrecorded_server(state_dir)
+    records = Store(state_dir / "runner" / "sagemaker" / "state.json")
+    directory = state_dir / "runner" / "sagemaker" / "endpoints" / "lost" / "0000"
+    fleet = {"pid": server.pid, "directory": str(directory)}
+    records.put("endpoints", "lost", {"EndpointName": "lost", "EndpointStatus": "InService", "local": fleet})
+
+    def not_read(root):
+        raise AssertionError(f"stop loaded the local S3 ({root})")
+
+    monkeypatch.setattr(s3, "load", not_read)
+    assert main(["stop", "--state-dir", str(state_dir)]) == 0
+    assert "Stopped: lost" in capsys.readouterr().out
+    assert not _gone(lambda: _alive(server))
+    assert Store(records.path).values("endpoints") == []
